@@ -1,0 +1,440 @@
+"""Recording, modes, backward, grad and custom Functions (MXNet's ``mx.autograd``).
+
+The graph hangs off the arrays: a recorded result points at its ``OpNode``
+(primitive, inputs, attributes, output values), a marked array at its
+``Variable``. ``backward`` walks the nodes from the heads in reverse
+topological order, calling each primitive's vjp. The vjps are trainkit ops, so
+with ``create_graph=True`` they are recorded too and can be differentiated again.
+"""
+import itertools
+import threading
+
+from .base import MXNetError
+from .ops.core import Primitive
+
+_GRAD_REQS = ("null", "write", "add")
+
+_NOT_IN_GRAPH = (
+    "Cannot differentiate node because it is not in a computational graph. You need to set "
+    "is_recording to true or use autograd.record() to save computational graphs for backward. "
+    "If you want to differentiate the same graph twice, you need to pass retain_graph=True to backward.")
+
+
+# ----- mode state: two independent flags, per thread -----------------------------------------
+class _Mode(threading.local):
+    recording = False
+    training = False
+
+
+_mode = _Mode()
+
+
+def is_recording():
+    return _mode.recording
+
+
+def is_training():
+    return _mode.training
+
+
+def set_recording(is_recording):  # noqa: F811 - MXNet's parameter name
+    prev, _mode.recording = _mode.recording, bool(is_recording)
+    return prev
+
+
+def set_training(train_mode):
+    prev, _mode.training = _mode.training, bool(train_mode)
+    return prev
+
+
+class _RecordingStateScope:
+    """Sets the flags on enter; on exit puts back each flag the enter actually changed.
+
+    That restore rule is MXNet's (a flag that already had the scope's value is
+    left as the block leaves it) and is observable, so it is kept.
+    """
+
+    def __init__(self, is_record, train_mode):
+        self._enter_record = is_record
+        self._enter_train = train_mode
+        self._prev_record = None
+        self._prev_train = None
+
+    def __enter__(self):
+        if self._enter_record is not None:
+            self._prev_record = set_recording(self._enter_record)
+        if self._enter_train is not None:
+            self._prev_train = set_training(self._enter_train)
+        return self
+
+    def __exit__(self, *exc):
+        if self._enter_record is not None and self._prev_record != self._enter_record:
+            set_recording(self._prev_record)
+        if self._enter_train is not None and self._prev_train != self._enter_train:
+            set_training(self._prev_train)
+
+
+def record(train_mode=True):
+    return _RecordingStateScope(True, train_mode)
+
+
+def pause(train_mode=False):
+    return _RecordingStateScope(False, train_mode)
+
+
+def train_mode():
+    return _RecordingStateScope(None, True)
+
+
+def predict_mode():
+    return _RecordingStateScope(None, False)
+
+
+class _Saved:
+    """Save both flags, set some, restore both: used around forward/backward internals."""
+
+    __slots__ = ("recording", "training", "saved")
+
+    def __init__(self, recording=None, training=None):
+        self.recording, self.training = recording, training
+
+    def __enter__(self):
+        self.saved = (_mode.recording, _mode.training)
+        if self.recording is not None:
+            _mode.recording = self.recording
+        if self.training is not None:
+            _mode.training = self.training
+
+    def __exit__(self, *exc):
+        _mode.recording, _mode.training = self.saved
+
+
+# ----- graph nodes ------------------------------------------------------------------------------
+_var_ids = itertools.count()
+_node_ids = itertools.count()
+
+
+class Variable:
+    """A marked array: where its gradient goes and how (``grad_req``)."""
+
+    __slots__ = ("grad", "grad_req", "fresh", "id")
+
+    def __init__(self, grad, grad_req):
+        self.grad = grad
+        self.grad_req = grad_req
+        self.fresh = False
+        self.id = next(_var_ids)
+
+
+class OpNode:
+    """One recorded primitive call. ``inputs is None`` once backward has freed it."""
+
+    __slots__ = ("prim", "inputs", "attrs", "out", "id")
+
+    def __init__(self, prim, inputs, attrs, out):
+        self.prim = prim
+        self.inputs = inputs
+        self.attrs = attrs
+        self.out = out
+        self.id = next(_node_ids)
+
+    def output(self, i):
+        """Output ``i`` as an NDArray still linked to this node (so vjps can be differentiated)."""
+        from .ndarray import NDArray
+        data = self.out if self.prim.n_out == 1 else self.out[i]
+        return NDArray(data, self.inputs[0]._ctx, self, i)
+
+
+def record_op(prim, inputs, attrs, out, ctx):
+    from .ndarray import NDArray
+    node = OpNode(prim, inputs, attrs, out)
+    if prim.n_out == 1:
+        return NDArray(out, ctx, node, 0)
+    return tuple(NDArray(o, ctx, node, i) for i, o in enumerate(out))
+
+
+def mark_variables(variables, gradients, grad_reqs="write"):
+    """Mark arrays as variables whose gradients go into ``gradients`` (which become their ``.grad``)."""
+    from .ndarray import NDArray
+    if isinstance(variables, NDArray):
+        if not isinstance(gradients, NDArray):
+            raise TypeError("mark_variables: variables is one NDArray, so gradients must be one NDArray too "
+                            f"(got {type(gradients).__name__}).")
+        variables, gradients = [variables], [gradients]
+    variables, gradients = list(variables), list(gradients)
+    if len(variables) != len(gradients):
+        raise ValueError(f"mark_variables got {len(variables)} variables but {len(gradients)} gradient "
+                         "buffers: pass one gradient buffer per variable.")
+    reqs = [grad_reqs] * len(variables) if isinstance(grad_reqs, str) else list(grad_reqs)
+    if len(reqs) != len(variables):
+        raise ValueError(f"mark_variables got {len(variables)} variables but {len(reqs)} grad_reqs.")
+    for i, (var, grad, req) in enumerate(zip(variables, gradients, reqs)):
+        if req not in _GRAD_REQS:
+            raise ValueError(f"Invalid grad_req {req!r}: use one of 'write', 'add' or 'null'.")
+        if grad.shape != var.shape:
+            raise ValueError(f"mark_variables: the gradient buffer of variable {i} has shape {grad.shape}, "
+                             f"but the variable has shape {var.shape}; they must match.")
+        var._node = Variable(grad, req)
+
+
+# ----- backward ---------------------------------------------------------------------------------
+def _as_list(x):
+    from .ndarray import NDArray
+    return [x] if isinstance(x, NDArray) else list(x)
+
+
+def _head_gradients(heads, head_grads):
+    from .ndarray import NDArray
+    if head_grads is None:
+        head_grads = [None] * len(heads)
+    else:
+        head_grads = _as_list(head_grads)
+        if len(head_grads) != len(heads):
+            raise ValueError(f"heads and head_grads must be lists of the same length ({len(heads)} heads, "
+                             f"{len(head_grads)} head_grads).")
+    out = []
+    for i, (h, hg) in enumerate(zip(heads, head_grads)):
+        node = h._node
+        if node is None or (isinstance(node, OpNode) and node.inputs is None):
+            hint = ("its graph was already freed by an earlier backward: pass retain_graph=True to the first one"
+                    if node is not None else
+                    "it was computed outside autograd.record(), or from arrays none of which had attach_grad()")
+            raise MXNetError(f"{_NOT_IN_GRAPH} (head {i}: {hint}.)")
+        if hg is None:
+            hg = NDArray(h._ctx.xp.ones_like(h._data), h._ctx)
+        elif not isinstance(hg, NDArray):
+            raise TypeError(f"head gradient {i} must be an NDArray, got {type(hg).__name__}.")
+        elif hg.shape != h.shape:
+            raise ValueError(f"head gradient {i} has shape {hg.shape} but its head has shape {h.shape}: "
+                             "pass a gradient of the same shape as the output.")
+        out.append(hg)
+    return out
+
+
+def _toposort(heads):
+    """Op nodes reachable from the heads, each after all the nodes it consumes."""
+    order, seen = [], set()
+    for h in heads:
+        root = h._node
+        if not isinstance(root, OpNode) or root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(root.inputs))]
+        while stack:
+            node, inputs = stack[-1]
+            for x in inputs:
+                parent = x._node
+                if isinstance(parent, OpNode) and parent not in seen:
+                    seen.add(parent)
+                    stack.append((parent, iter(parent.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def _accumulate(grads, node, oidx, g):
+    if isinstance(node, OpNode) and node.prim.n_out > 1:
+        slots = grads.get(node)
+        if slots is None:
+            slots = grads[node] = [None] * node.prim.n_out
+        slots[oidx] = g if slots[oidx] is None else slots[oidx] + g
+        return
+    prev = grads.get(node)
+    grads[node] = g if prev is None else prev + g
+
+
+def _propagate(heads, head_grads, order, wanted):
+    """Run the vjps; return {Variable: gradient} for the variables that ``wanted`` accepts."""
+    from .ndarray import zeros_like
+    grads = {}
+    for h, hg in zip(heads, head_grads):
+        _accumulate(grads, h._node, h._oidx, hg)
+    for node in reversed(order):
+        g = grads.pop(node, None)
+        if g is None:
+            continue
+        prim = node.prim
+        if prim.n_out == 1:
+            out = node.output(0)
+        else:
+            out = tuple(node.output(i) for i in range(prim.n_out))
+            g = tuple(zeros_like(o) if gi is None else gi for gi, o in zip(g, out))
+        inputs = node.inputs
+        if getattr(prim.vjp, "wants_needs", False):
+            needs = tuple(_needs_grad(x._node, wanted) for x in inputs)
+            in_grads = prim.vjp(g, out, *inputs, needs=needs, **node.attrs)
+        else:
+            in_grads = prim.vjp(g, out, *inputs, **node.attrs)
+        for x, gx in zip(inputs, in_grads):
+            if gx is not None and _needs_grad(x._node, wanted):
+                _accumulate(grads, x._node, x._oidx, gx)
+    return {n: g for n, g in grads.items() if isinstance(n, Variable)}
+
+
+def _needs_grad(node, wanted):
+    if node is None:
+        return False
+    if isinstance(node, Variable):
+        return node.grad_req != "null" if wanted is None else node in wanted
+    return True
+
+
+def _free(order):
+    for node in order:
+        node.inputs = None
+        node.out = None
+
+
+def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
+    """Compute the gradients of ``heads`` and write them into the marked variables' ``.grad``."""
+    heads = _as_list(heads)
+    head_grads = _head_gradients(heads, head_grads)
+    order = _toposort(heads)
+    with _Saved(recording=False, training=train_mode):
+        var_grads = _propagate(heads, head_grads, order, None)
+    if not retain_graph:
+        _free(order)
+    if not var_grads:
+        raise MXNetError("There are no inputs in computation graph that require gradients. (Every variable "
+                         "reachable from the heads has grad_req='null', or none is reachable.)")
+    user_buffers = {id(hg._data) for hg in head_grads}
+    for var, g in var_grads.items():
+        _write_grad(var, g, user_buffers)
+
+
+def _write_grad(var, g, taken):
+    """Store ``g`` per the variable's grad_req; adopt ``g``'s buffer when nobody else holds it."""
+    buf = var.grad
+    data = g._data
+    if var.grad_req == "add":
+        buf._data += data
+    elif (data.base is None and id(data) not in taken and data.dtype == buf._data.dtype
+          and data.shape == buf._data.shape):
+        buf._data = data
+        taken.add(id(data))
+    else:
+        buf._data[...] = data
+    var.fresh = True
+
+
+def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False, train_mode=True):
+    """Gradients of ``heads`` with respect to ``variables``, returned as a list of new NDArrays.
+
+    ``.grad`` buffers are left alone. A list is returned even for one variable,
+    as in MXNet 1.9.1. With ``create_graph=True`` the gradients are recorded,
+    so they can be differentiated again.
+    """
+    from .ndarray import NDArray
+    heads = _as_list(heads)
+    variables = _as_list(variables)
+    if not variables:
+        raise ValueError("variables cannot be an empty list.")
+    if retain_graph is None:
+        retain_graph = create_graph
+    wanted = set()
+    for i, v in enumerate(variables):
+        if not isinstance(v._node, Variable):
+            raise MXNetError(f"Cannot differentiate with respect to the {i + 1}-th variable because it does "
+                             "not require gradient. Call attach_grad() on it (or mark_variables) before "
+                             "recording.")
+        wanted.add(v._node)
+    head_grads = _head_gradients(heads, head_grads)
+    order = _toposort(heads)
+    with _Saved(recording=create_graph, training=train_mode):
+        var_grads = _propagate(heads, head_grads, order, wanted)
+    if not retain_graph:
+        _free(order)
+    result = []
+    user_buffers = {id(hg._data) for hg in head_grads}
+    for i, v in enumerate(variables):
+        g = var_grads.get(v._node)
+        if g is None:
+            raise MXNetError(f"Cannot differentiate with respect to the {i + 1}-th variable because it is "
+                             "unreachable from the outputs: the heads do not depend on it.")
+        if id(g._data) in user_buffers:
+            g = NDArray(g._data.copy(), g._ctx, g._node, g._oidx)
+        result.append(g)
+    return result
+
+
+# ----- custom differentiation -------------------------------------------------------------------
+class Function:
+    """A differentiable operation with a user-written gradient (MXNet's ``autograd.Function``).
+
+    Subclass it with ``forward(self, *inputs)`` and ``backward(self, *output_grads)``;
+    an instance is called once. ``forward`` runs with recording paused, and the
+    call is recorded as one node whose gradient is ``backward``.
+    """
+
+    def __init__(self):
+        self._used = False
+        self.saved_tensors = ()
+
+    def save_for_backward(self, *args):
+        self.saved_tensors = args
+
+    def __call__(self, *inputs):
+        from .ndarray import NDArray
+        if getattr(self, "_used", False):
+            raise MXNetError("Each Function instance can only be called once. Please create another instance.")
+        self._used = True
+        name = type(self).__name__
+        for i, x in enumerate(inputs):
+            if not isinstance(x, NDArray):
+                raise TypeError(f"{name} input {i} is a {type(x).__name__}; Function inputs must be NDArrays.")
+        with _Saved(recording=False):
+            outputs = self.forward(*inputs)
+        outs = [outputs] if isinstance(outputs, NDArray) else list(outputs)
+        for i, o in enumerate(outs):
+            if not isinstance(o, NDArray):
+                raise TypeError(f"{name}.forward output {i} is a {type(o).__name__}; it must return NDArrays.")
+        if _mode.recording and any(x._node is not None for x in inputs):
+            for i, o in enumerate(outs):
+                if o._node is not None:
+                    raise MXNetError(f"{name}.forward returned output {i} that is already in the graph (an "
+                                     "input returned unchanged?): return a new array, e.g. x.copy().")
+            prim = Primitive(name, None, self._vjp, n_out=len(outs))
+            node = OpNode(prim, tuple(inputs), {}, outs[0]._data if len(outs) == 1 else
+                          tuple(o._data for o in outs))
+            for i, o in enumerate(outs):
+                o._node, o._oidx = node, i
+        return outputs
+
+    def _vjp(self, g, out, *inputs):
+        from .ndarray import NDArray
+        name = type(self).__name__
+        grads = g if isinstance(g, tuple) else (g,)
+        with _Saved(recording=False):
+            result = self.backward(*grads)
+        result = [result] if isinstance(result, NDArray) else list(result)
+        if len(result) != len(inputs):
+            raise MXNetError(f"{name}.backward must return exactly one gradient per input of forward: "
+                             f"expected {len(inputs)}, got {len(result)}.")
+        checked = []
+        for i, (r, x) in enumerate(zip(result, inputs)):
+            if not isinstance(r, NDArray):
+                raise TypeError(f"{name}.backward must return NDArrays, not {type(r).__name__} (gradient {i}).")
+            if r.shape != x.shape:
+                raise ValueError(f"{name}.backward returned a gradient of shape {r.shape} for input {i}, "
+                                 f"whose shape is {x.shape}.")
+            checked.append(NDArray(r._data, r._ctx))
+        return checked
+
+    def forward(self, *inputs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward(self, *inputs)")
+
+    def backward(self, *output_grads):
+        raise NotImplementedError(f"{type(self).__name__} must define backward(self, *output_grads)")
+
+
+def get_symbol(x):
+    """The recorded history of ``x`` as a Symbol (whose ``eval`` recomputes ``x``)."""
+    from .ndarray import NDArray
+    from .symbol import from_recorded
+    if not isinstance(x, NDArray):
+        raise TypeError(f"get_symbol: Invalid argument type, expecting NDArray, got {type(x)}")
+    if x._node is None or (isinstance(x._node, OpNode) and x._node.inputs is None):
+        raise MXNetError("NDArray is not part of a computation graph. Did you forget to turn on recording?")
+    return from_recorded(x)

@@ -1,0 +1,1 @@
+"""The primitives, grouped by kind; ``core.REGISTRY`` maps MXNet operator names to them."""

@@ -1,0 +1,51 @@
+"""What every primitive is made of, and the one broadcast-reduction helper.
+
+A primitive is a numpy forward and a vector-Jacobian product (vjp) side by side.
+Each vjp is written with trainkit ops (the NDArray functions), never raw numpy,
+so running it while recording records the gradient computation itself: that is
+all ``autograd.grad(..., create_graph=True)`` needs for gradients of gradients.
+"""
+
+
+class Primitive:
+    """One differentiable operation.
+
+    ``forward(*arrays, **attrs)`` takes and returns backend arrays (numpy or
+    CuPy); ``n_out > 1`` returns a tuple. ``vjp(g, out, *inputs, **attrs)``
+    gets NDArrays (``g`` and ``out`` are tuples when ``n_out > 1``) and returns
+    one gradient per input, ``None`` where an input has no gradient.
+    ``vjp=None`` marks a primitive with no gradient at all (comparisons, argmax).
+    """
+
+    __slots__ = ("name", "forward", "vjp", "n_out")
+
+    def __init__(self, name, forward, vjp, n_out=1):
+        self.name = name
+        self.forward = forward
+        self.vjp = vjp
+        self.n_out = n_out
+
+    def __repr__(self):
+        return f"<Primitive {self.name}>"
+
+
+REGISTRY = {}
+
+
+def primitive(name, forward, vjp, n_out=1):
+    """Create and register a primitive under its MXNet operator name."""
+    prim = Primitive(name, forward, vjp, n_out)
+    REGISTRY[name] = prim
+    return prim
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` down to ``shape``, undoing numpy broadcasting (the one place this happens)."""
+    if g.shape == shape:
+        return g
+    from .. import nd
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+    if axes:
+        g = nd.sum(g, axis=axes, keepdims=True)
+    return nd.reshape(g, shape) if g.shape != shape else g

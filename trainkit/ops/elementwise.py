@@ -1,0 +1,306 @@
+"""Elementwise primitives: arithmetic with broadcasting, scalars, comparisons and math functions.
+
+Names are MXNet's operator names (``broadcast_add``, ``_plus_scalar``, ...),
+which is what ``get_symbol`` writes.
+"""
+import numbers
+
+import numpy as np
+
+from .core import primitive, unbroadcast
+from ..base import MXNetError
+from ..ndarray import NDArray, apply, _as_nd
+
+
+def _scalar(value):
+    # numpy scalars are "strong" under NEP 50 and would promote float32 arrays to float64
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# ----- array (op) array ---------------------------------------------------------------------------
+def _add_vjp(g, out, a, b):
+    return unbroadcast(g, a.shape), unbroadcast(g, b.shape)
+
+
+def _sub_vjp(g, out, a, b):
+    return unbroadcast(g, a.shape), unbroadcast(-g, b.shape)
+
+
+def _mul_vjp(g, out, a, b):
+    return unbroadcast(g * b, a.shape), unbroadcast(g * a, b.shape)
+
+
+def _div_vjp(g, out, a, b):
+    return unbroadcast(g / b, a.shape), unbroadcast(-g * out / b, b.shape)
+
+
+def _pow_vjp(g, out, a, b):
+    return (unbroadcast(g * b * a ** (b - 1), a.shape),
+            unbroadcast(g * out * log(a), b.shape))
+
+
+def _max_vjp(g, out, a, b):
+    mask = greater_equal(a, b)
+    return unbroadcast(g * mask, a.shape), unbroadcast(g * (1 - mask), b.shape)
+
+
+def _min_vjp(g, out, a, b):
+    mask = lesser_equal(a, b)
+    return unbroadcast(g * mask, a.shape), unbroadcast(g * (1 - mask), b.shape)
+
+
+BROADCAST_ADD = primitive("broadcast_add", np.add, _add_vjp)
+BROADCAST_SUB = primitive("broadcast_sub", np.subtract, _sub_vjp)
+BROADCAST_MUL = primitive("broadcast_mul", np.multiply, _mul_vjp)
+BROADCAST_DIV = primitive("broadcast_div", np.divide, _div_vjp)
+BROADCAST_POWER = primitive("broadcast_power", np.power, _pow_vjp)
+BROADCAST_MAXIMUM = primitive("broadcast_maximum", np.maximum, _max_vjp)
+BROADCAST_MINIMUM = primitive("broadcast_minimum", np.minimum, _min_vjp)
+
+
+def _same_shape(ufunc, name):
+    def forward(a, b):
+        if a.shape != b.shape:
+            raise MXNetError(f"{name} needs inputs of the same shape, got {a.shape} and {b.shape}; "
+                             f"use broadcast_{name.split('_')[1]} (or the operator) to broadcast.")
+        return ufunc(a, b)
+    return forward
+
+
+ELEMWISE_ADD = primitive("elemwise_add", _same_shape(np.add, "elemwise_add"), _add_vjp)
+ELEMWISE_SUB = primitive("elemwise_sub", _same_shape(np.subtract, "elemwise_sub"), _sub_vjp)
+ELEMWISE_MUL = primitive("elemwise_mul", _same_shape(np.multiply, "elemwise_mul"), _mul_vjp)
+ELEMWISE_DIV = primitive("elemwise_div", _same_shape(np.divide, "elemwise_div"), _div_vjp)
+
+
+def _compare(name, ufunc):
+    return primitive(name, lambda a, b: ufunc(a, b).astype(a.dtype), None)
+
+
+BROADCAST_EQUAL = _compare("broadcast_equal", np.equal)
+BROADCAST_NOT_EQUAL = _compare("broadcast_not_equal", np.not_equal)
+BROADCAST_GREATER = _compare("broadcast_greater", np.greater)
+BROADCAST_GREATER_EQUAL = _compare("broadcast_greater_equal", np.greater_equal)
+BROADCAST_LESSER = _compare("broadcast_lesser", np.less)
+BROADCAST_LESSER_EQUAL = _compare("broadcast_lesser_equal", np.less_equal)
+
+
+# ----- array (op) scalar ----------------------------------------------------------------------
+PLUS_SCALAR = primitive("_plus_scalar", lambda x, scalar: x + scalar, lambda g, out, x, scalar: (g,))
+MINUS_SCALAR = primitive("_minus_scalar", lambda x, scalar: x - scalar, lambda g, out, x, scalar: (g,))
+RMINUS_SCALAR = primitive("_rminus_scalar", lambda x, scalar: scalar - x, lambda g, out, x, scalar: (-g,))
+MUL_SCALAR = primitive("_mul_scalar", lambda x, scalar: x * scalar, lambda g, out, x, scalar: (g * scalar,))
+DIV_SCALAR = primitive("_div_scalar", lambda x, scalar: x / scalar, lambda g, out, x, scalar: (g / scalar,))
+RDIV_SCALAR = primitive("_rdiv_scalar", lambda x, scalar: scalar / x,
+                        lambda g, out, x, scalar: (-g * out / x,))
+POWER_SCALAR = primitive("_power_scalar", lambda x, scalar: x ** scalar,
+                         lambda g, out, x, scalar: (g * scalar * x ** (scalar - 1),))
+RPOWER_SCALAR = primitive("_rpower_scalar", lambda x, scalar: scalar ** x,
+                          lambda g, out, x, scalar: (g * out * float(np.log(scalar)),))
+MAXIMUM_SCALAR = primitive("_maximum_scalar", lambda x, scalar: np.maximum(x, scalar),
+                           lambda g, out, x, scalar: (g * (x >= scalar),))
+MINIMUM_SCALAR = primitive("_minimum_scalar", lambda x, scalar: np.minimum(x, scalar),
+                           lambda g, out, x, scalar: (g * (x <= scalar),))
+
+
+def _compare_scalar(name, ufunc):
+    return primitive(name, lambda x, scalar: ufunc(x, scalar).astype(x.dtype), None)
+
+
+EQUAL_SCALAR = _compare_scalar("_equal_scalar", np.equal)
+NOT_EQUAL_SCALAR = _compare_scalar("_not_equal_scalar", np.not_equal)
+GREATER_SCALAR = _compare_scalar("_greater_scalar", np.greater)
+GREATER_EQUAL_SCALAR = _compare_scalar("_greater_equal_scalar", np.greater_equal)
+LESSER_SCALAR = _compare_scalar("_lesser_scalar", np.less)
+LESSER_EQUAL_SCALAR = _compare_scalar("_lesser_equal_scalar", np.less_equal)
+
+
+def _binary(lhs, rhs, array_prim, scalar_prim, rscalar_prim=None):
+    """Dispatch ``lhs (op) rhs`` where either side may be a Python/numpy scalar."""
+    if isinstance(lhs, NDArray):
+        if isinstance(rhs, NDArray):
+            return apply(array_prim, lhs, rhs)
+        if isinstance(rhs, numbers.Number):
+            return apply(scalar_prim, lhs, scalar=_scalar(rhs))
+        return apply(array_prim, lhs, _as_nd(rhs, lhs))
+    if isinstance(lhs, numbers.Number):
+        return apply(rscalar_prim or scalar_prim, rhs, scalar=_scalar(lhs))
+    return apply(array_prim, _as_nd(lhs, rhs), rhs)
+
+
+def add(lhs, rhs):
+    return _binary(lhs, rhs, BROADCAST_ADD, PLUS_SCALAR)
+
+
+def subtract(lhs, rhs):
+    return _binary(lhs, rhs, BROADCAST_SUB, MINUS_SCALAR, RMINUS_SCALAR)
+
+
+def multiply(lhs, rhs):
+    return _binary(lhs, rhs, BROADCAST_MUL, MUL_SCALAR)
+
+
+def divide(lhs, rhs):
+    return _binary(lhs, rhs, BROADCAST_DIV, DIV_SCALAR, RDIV_SCALAR)
+
+
+def power(base, exp):
+    return _binary(base, exp, BROADCAST_POWER, POWER_SCALAR, RPOWER_SCALAR)
+
+
+def maximum(lhs, rhs):
+    return _binary(lhs, rhs, BROADCAST_MAXIMUM, MAXIMUM_SCALAR)
+
+
+def minimum(lhs, rhs):
+    return _binary(lhs, rhs, BROADCAST_MINIMUM, MINIMUM_SCALAR)
+
+
+def equal(lhs, rhs):
+    return _binary(lhs, rhs, BROADCAST_EQUAL, EQUAL_SCALAR)
+
+
+def not_equal(lhs, rhs):
+    return _binary(lhs, rhs, BROADCAST_NOT_EQUAL, NOT_EQUAL_SCALAR)
+
+
+def greater(lhs, rhs):
+    return _binary(lhs, rhs, BROADCAST_GREATER, GREATER_SCALAR, LESSER_SCALAR)
+
+
+def greater_equal(lhs, rhs):
+    return _binary(lhs, rhs, BROADCAST_GREATER_EQUAL, GREATER_EQUAL_SCALAR, LESSER_EQUAL_SCALAR)
+
+
+def lesser(lhs, rhs):
+    return _binary(lhs, rhs, BROADCAST_LESSER, LESSER_SCALAR, GREATER_SCALAR)
+
+
+def lesser_equal(lhs, rhs):
+    return _binary(lhs, rhs, BROADCAST_LESSER_EQUAL, LESSER_EQUAL_SCALAR, GREATER_EQUAL_SCALAR)
+
+
+def broadcast_add(lhs, rhs):
+    return apply(BROADCAST_ADD, lhs, rhs)
+
+
+def broadcast_sub(lhs, rhs):
+    return apply(BROADCAST_SUB, lhs, rhs)
+
+
+def broadcast_mul(lhs, rhs):
+    return apply(BROADCAST_MUL, lhs, rhs)
+
+
+def broadcast_div(lhs, rhs):
+    return apply(BROADCAST_DIV, lhs, rhs)
+
+
+def broadcast_power(lhs, rhs):
+    return apply(BROADCAST_POWER, lhs, rhs)
+
+
+def broadcast_maximum(lhs, rhs):
+    return apply(BROADCAST_MAXIMUM, lhs, rhs)
+
+
+def broadcast_minimum(lhs, rhs):
+    return apply(BROADCAST_MINIMUM, lhs, rhs)
+
+
+def elemwise_add(lhs, rhs):
+    return apply(ELEMWISE_ADD, lhs, rhs)
+
+
+def elemwise_sub(lhs, rhs):
+    return apply(ELEMWISE_SUB, lhs, rhs)
+
+
+def elemwise_mul(lhs, rhs):
+    return apply(ELEMWISE_MUL, lhs, rhs)
+
+
+def elemwise_div(lhs, rhs):
+    return apply(ELEMWISE_DIV, lhs, rhs)
+
+
+# ----- unary math ----------------------------------------------------------------------------
+def _libm(ufunc):
+    """Evaluate in float64 and round once: numpy's float32 SIMD kernels can be 1 ulp off the
+    correctly rounded C library results MXNet prints, and the seed examples print them."""
+    def forward(x):
+        if x.dtype.itemsize < 8 and x.dtype.kind == "f":
+            return ufunc(x.astype(np.float64)).astype(x.dtype)
+        return ufunc(x)
+    return forward
+
+
+def _stable_sigmoid(x):
+    # exp of a large positive number overflows; split by sign so neither branch does
+    e = _libm(np.exp)(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+NEGATIVE = primitive("negative", np.negative, lambda g, out, x: (-g,))
+EXP = primitive("exp", _libm(np.exp), lambda g, out, x: (g * out,))
+LOG = primitive("log", _libm(np.log), lambda g, out, x: (g / x,))
+SQRT = primitive("sqrt", np.sqrt, lambda g, out, x: (g / (2 * out),))
+SQUARE = primitive("square", np.square, lambda g, out, x: (g * 2 * x,))
+ABS = primitive("abs", np.abs, lambda g, out, x: (g * sign(x),))
+SIGN = primitive("sign", np.sign, None)
+TANH = primitive("tanh", _libm(np.tanh), lambda g, out, x: (g * (1 - out * out),))
+SIGMOID = primitive("sigmoid", _stable_sigmoid, lambda g, out, x: (g * out * (1 - out),))
+SIN = primitive("sin", _libm(np.sin), lambda g, out, x: (g * cos(x),))
+COS = primitive("cos", _libm(np.cos), lambda g, out, x: (-g * sin(x),))
+RECIPROCAL = primitive("reciprocal", np.reciprocal, lambda g, out, x: (-g * out * out,))
+LOG1P = primitive("log1p", _libm(np.log1p), lambda g, out, x: (g / (1 + x),))
+EXPM1 = primitive("expm1", _libm(np.expm1), lambda g, out, x: (g * (out + 1),))
+SINH = primitive("sinh", _libm(np.sinh), lambda g, out, x: (g * cosh(x),))
+COSH = primitive("cosh", _libm(np.cosh), lambda g, out, x: (g * sinh(x),))
+ARCTAN = primitive("arctan", _libm(np.arctan), lambda g, out, x: (g / (1 + x * x),))
+SOFTRELU = primitive("softrelu", lambda x: np.logaddexp(0, x).astype(x.dtype, copy=False),
+                     lambda g, out, x: (g * sigmoid(x),))
+SOFTSIGN = primitive("softsign", lambda x: x / (1 + np.abs(x)),
+                     lambda g, out, x: (g / square(1 + abs(x)),))
+# relu's gradient is its own primitive: one pass instead of a comparison and a product
+BACKWARD_RELU = primitive("_backward_relu", lambda g, x: g * (x > 0),
+                          lambda gg, out, g, x: (relu_grad(gg, x), None))
+RELU = primitive("relu", lambda x: np.maximum(x, 0), lambda g, out, x: (relu_grad(g, x),))
+FLOOR = primitive("floor", np.floor, None)
+CEIL = primitive("ceil", np.ceil, None)
+ROUND = primitive("round", np.round, None)
+
+
+def relu_grad(g, x):
+    return apply(BACKWARD_RELU, g, x)
+
+
+def _unary(prim):
+    def op(data, name=None):
+        return apply(prim, data)
+    op.__name__ = prim.name
+    op.__doc__ = f"Elementwise ``{prim.name}`` (MXNet's operator of that name)."
+    return op
+
+
+negative, exp, log, sqrt, square, abs, sign, tanh, sigmoid, relu = map(
+    _unary, (NEGATIVE, EXP, LOG, SQRT, SQUARE, ABS, SIGN, TANH, SIGMOID, RELU))
+sin, cos, reciprocal, log1p, expm1, sinh, cosh, arctan, softrelu, softsign = map(
+    _unary, (SIN, COS, RECIPROCAL, LOG1P, EXPM1, SINH, COSH, ARCTAN, SOFTRELU, SOFTSIGN))
+floor, ceil, round = map(_unary, (FLOOR, CEIL, ROUND))
+
+
+# ----- clip and casts ---------------------------------------------------------------------
+IN_RANGE = primitive("_in_range", lambda x, a_min, a_max: ((x >= a_min) & (x <= a_max)).astype(x.dtype), None)
+CLIP = primitive("clip", lambda x, a_min, a_max: np.clip(x, a_min, a_max),
+                 lambda g, out, x, a_min, a_max: (g * apply(IN_RANGE, x, a_min=a_min, a_max=a_max),))
+CAST = primitive("Cast", lambda x, dtype: x.astype(dtype),
+                 lambda g, out, x, dtype: (cast(g, dtype=x.dtype),))
+
+
+def clip(data, a_min, a_max, name=None):
+    return apply(CLIP, data, a_min=_scalar(a_min), a_max=_scalar(a_max))
+
+
+def cast(data, dtype, name=None):
+    return apply(CAST, data, dtype=np.dtype(dtype))

@@ -1,0 +1,273 @@
+"""Shape primitives: reshape, transpose, broadcasting, joining, splitting, indexing and gathering."""
+import numpy as np
+
+from .core import primitive, unbroadcast
+from ..base import MXNetError
+from ..ndarray import NDArray, apply, _index
+
+
+def _mx_shape(old, new, reverse=False):
+    """Resolve MXNet's special reshape codes: 0 copy a dim, -1 infer, -2 copy the rest, -3 merge two."""
+    if reverse:
+        return tuple(reversed(_mx_shape(tuple(reversed(old)), tuple(reversed(new)))))
+    out, i = [], 0
+    for code in new:
+        if code == 0:
+            out.append(old[i]); i += 1
+        elif code == -2:
+            out.extend(old[i:]); i = len(old)
+        elif code == -3:
+            out.append(old[i] * old[i + 1]); i += 2
+        else:
+            out.append(code); i += 1
+    if out.count(-1) > 1:
+        raise MXNetError(f"reshape: at most one -1 is allowed in shape {new}.")
+    if -1 in out:
+        known = int(np.prod([n for n in out if n != -1]))
+        total = int(np.prod(old))
+        if known == 0 or total % known:
+            raise MXNetError(f"reshape: cannot reshape an array of shape {old} into {new}.")
+        out[out.index(-1)] = total // known
+    if int(np.prod(out)) != int(np.prod(old)):
+        raise MXNetError(f"reshape: cannot reshape an array of shape {old} ({int(np.prod(old))} elements) "
+                         f"into {tuple(out)}.")
+    return tuple(out)
+
+
+RESHAPE = primitive("Reshape", lambda x, shape: x.reshape(shape),
+                    lambda g, out, x, shape: (reshape(g, x.shape),))
+TRANSPOSE = primitive("transpose", lambda x, axes: np.transpose(x, axes),
+                      lambda g, out, x, axes: (transpose(g, axes=tuple(np.argsort(axes)) if axes else None),))
+BROADCAST_TO = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+                         lambda g, out, x, shape: (unbroadcast(g, x.shape),))
+IDENTITY = primitive("_copy", lambda x: x.copy(), lambda g, out, x: (g,))
+
+
+def reshape(data, shape=None, reverse=False, name=None, **kwargs):
+    shape = kwargs.get("newshape", shape)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = _mx_shape(data.shape, shape, reverse)
+    if shape == data.shape:
+        return data
+    return apply(RESHAPE, data, shape=shape)
+
+
+def transpose(data, axes=None, name=None):
+    return apply(TRANSPOSE, data, axes=tuple(axes) if axes else None)
+
+
+def swapaxes(data, dim1=0, dim2=0, name=None):
+    axes = list(range(data.ndim))
+    axes[dim1], axes[dim2] = axes[dim2], axes[dim1]
+    return transpose(data, axes)
+
+
+def broadcast_to(data, shape, name=None):
+    shape = tuple(old if new == 0 else new for old, new in zip(data.shape, shape)) \
+        if len(shape) == data.ndim else tuple(shape)
+    if shape == data.shape:
+        return data
+    return apply(BROADCAST_TO, data, shape=shape)
+
+
+def broadcast_like(lhs, rhs, name=None):
+    return broadcast_to(lhs, rhs.shape)
+
+
+def identity(data, name=None):
+    return apply(IDENTITY, data)
+
+
+copy = identity
+
+
+def flatten(data, name=None):
+    return reshape(data, (data.shape[0], -1)) if data.ndim != 2 else data
+
+
+Flatten = flatten
+
+
+def expand_dims(data, axis, name=None):
+    axis = axis % (data.ndim + 1)
+    return reshape(data, data.shape[:axis] + (1,) + data.shape[axis:])
+
+
+def squeeze(data, axis=None, name=None):
+    if axis is None:
+        shape = tuple(n for n in data.shape if n != 1)
+    else:
+        axes = {a % data.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
+        shape = tuple(n for i, n in enumerate(data.shape) if i not in axes)
+    return reshape(data, shape or (1,))
+
+
+# ----- joining and splitting ------------------------------------------------------------------
+def _concat_fwd(*xs, dim):
+    try:
+        return np.concatenate(xs, axis=dim)
+    except ValueError:
+        raise MXNetError(f"concat: inputs of shapes {[x.shape for x in xs]} do not agree outside dim={dim}.") \
+            from None
+
+
+def _concat_vjp(g, out, *xs, dim):
+    bounds = np.cumsum([x.shape[dim] for x in xs])[:-1]
+    return split_at(g, tuple(int(b) for b in bounds), dim)
+
+
+CONCAT = primitive("Concat", _concat_fwd, _concat_vjp)
+
+
+def concat(*data, dim=1, name=None):
+    return apply(CONCAT, *data, dim=dim)
+
+
+Concat = concat
+
+
+def stack(*data, axis=0, num_args=None, name=None):
+    return concat(*[expand_dims(x, axis) for x in data], dim=axis)
+
+
+def _split_vjp(g, out, x, bounds, axis):
+    return (concat(*g, dim=axis),)
+
+
+def _split_fwd(x, bounds, axis):
+    return tuple(np.split(x, bounds, axis=axis))
+
+
+SPLIT = {}
+
+
+def split_at(data, bounds, axis):
+    """Split ``data`` along ``axis`` before each index in ``bounds`` (the primitive behind split)."""
+    n = len(bounds) + 1
+    prim = SPLIT.get(n)
+    if prim is None:  # one primitive per output count: the node knows how many outputs it has
+        prim = SPLIT[n] = primitive(f"_split_v{n}", _split_fwd, _split_vjp, n_out=n)
+    return apply(prim, data, bounds=bounds, axis=axis % data.ndim)
+
+
+def split(data, num_outputs, axis=1, squeeze_axis=False, name=None):
+    size = data.shape[axis]
+    if size % num_outputs:
+        raise MXNetError(f"split: axis {axis} has size {size}, which does not divide into {num_outputs} outputs.")
+    step = size // num_outputs
+    parts = split_at(data, tuple(range(step, size, step)), axis) if num_outputs > 1 else (identity(data),)
+    if squeeze_axis:
+        parts = tuple(squeeze(p, axis) for p in parts)
+    return parts[0] if num_outputs == 1 else list(parts)
+
+
+SliceChannel = split
+
+
+# ----- indexing -----------------------------------------------------------------------------------
+def _scatter_fwd(g, shape, key):
+    out = np.zeros_like(g, shape=shape)
+    if _advanced(key):
+        np.add.at(out, key, g)  # repeated indices must add up
+    else:
+        out[key] = g
+    return out
+
+
+def _advanced(key):
+    keys = key if isinstance(key, tuple) else (key,)
+    return any(not isinstance(k, (int, slice, type(None), type(Ellipsis))) for k in keys)
+
+
+GETITEM = primitive("_getitem", lambda x, key: x[key],
+                    lambda g, out, x, key: (apply(SCATTER, g, shape=x.shape, key=key),))
+SCATTER = primitive("_scatter", _scatter_fwd, lambda g, out, x, shape, key: (apply(GETITEM, g, key=key),))
+
+
+def getitem(data, key):
+    key = _index(key)
+    return apply(GETITEM, data, key=key)
+
+
+def slice_axis(data, axis, begin, end, name=None):
+    index = [slice(None)] * data.ndim
+    index[axis] = slice(begin, end)
+    return getitem(data, tuple(index))
+
+
+def take(a, indices, axis=0, mode="clip", name=None):
+    idx = np.clip(indices._data.astype(np.int64), 0, a.shape[axis] - 1)
+    index = [slice(None)] * a.ndim
+    index[axis] = idx
+    return getitem(a, tuple(index))
+
+
+# ----- gathering by label ------------------------------------------------------------------
+def _pick_index(x, index, axis):
+    idx = np.clip(index.astype(np.int64), 0, x.shape[axis] - 1)
+    return np.expand_dims(idx.reshape(x.shape[:axis] + x.shape[axis + 1:]), axis)
+
+
+def _pick_fwd(x, index, axis, keepdims):
+    out = np.take_along_axis(x, _pick_index(x, index, axis), axis)
+    return out if keepdims else np.squeeze(out, axis)
+
+
+def _pick_grad_fwd(g, index, shape, axis, keepdims):
+    out = np.zeros(shape, dtype=g.dtype)
+    idx = _pick_index(out, index, axis)
+    np.put_along_axis(out, idx, g if keepdims else np.expand_dims(g, axis), axis)
+    return out
+
+
+PICK = primitive("pick", _pick_fwd, lambda g, out, x, index, axis, keepdims: (
+    apply(PICK_GRAD, g, index, shape=x.shape, axis=axis, keepdims=keepdims), None))
+PICK_GRAD = primitive("_backward_pick", _pick_grad_fwd, lambda gg, out, g, index, shape, axis, keepdims: (
+    apply(PICK, gg, index, axis=axis, keepdims=keepdims), None))
+
+
+def pick(data, index, axis=-1, keepdims=False, mode="clip", name=None):
+    """``data[i, index[i]]`` along ``axis`` (the usual way to read a label's score)."""
+    if not isinstance(index, NDArray):
+        index = NDArray(np.asarray(index, dtype=data._data.dtype), data._ctx)
+    return apply(PICK, data, index, axis=axis % data.ndim, keepdims=keepdims)
+
+
+ONE_HOT = primitive("one_hot", lambda idx, depth, on_value, off_value, dtype: np.where(
+    np.arange(depth) == idx.astype(np.int64)[..., None], on_value, off_value).astype(dtype), None)
+
+
+def one_hot(indices, depth, on_value=1.0, off_value=0.0, dtype="float32", name=None):
+    return apply(ONE_HOT, indices, depth=int(depth), on_value=on_value, off_value=off_value, dtype=np.dtype(dtype))
+
+
+def _where_vjp(g, out, cond, x, y):
+    from .elementwise import not_equal
+    mask = not_equal(cond, 0)
+    return None, unbroadcast(g * mask, x.shape), unbroadcast(g * (1 - mask), y.shape)
+
+
+WHERE = primitive("where", lambda cond, x, y: np.where(cond != 0, x, y), _where_vjp)
+
+
+def where(condition, x, y, name=None):
+    return apply(WHERE, condition, x, y)
+
+
+def tile(data, reps, name=None):
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    reps = (1,) * (data.ndim - len(reps)) + reps
+    shape = (1,) * (len(reps) - data.ndim) + data.shape
+    # tile = broadcast over new interleaved axes, then merge them: differentiable for free
+    x = reshape(data, tuple(v for n in shape for v in (1, n)))
+    x = broadcast_to(x, tuple(v for r, n in zip(reps, shape) for v in (r, n)))
+    return reshape(x, tuple(r * n for r, n in zip(reps, shape)))
+
+
+def repeat(data, repeats, axis=None, name=None):
+    if axis is None:
+        data, axis = reshape(data, (-1,)), 0
+    axis %= data.ndim
+    x = expand_dims(data, axis + 1)
+    x = broadcast_to(x, x.shape[:axis + 1] + (repeats,) + x.shape[axis + 2:])
+    return reshape(x, data.shape[:axis] + (data.shape[axis] * repeats,) + data.shape[axis + 1:])
