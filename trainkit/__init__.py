@@ -2,8 +2,34 @@
 
 ``import trainkit as mx`` and MXNet-1.x code runs unchanged.
 """
+import importlib
+
 from . import autograd, ndarray, nd, random  # noqa: F401
 from .base import MXNetError  # noqa: F401
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus  # noqa: F401
 
 __version__ = "0.1.0"
+
+# MXNet's namespace names -> trainkit modules, imported on first use so `import trainkit` stays fast
+_SUBMODULES = {
+    "init": "initializer", "initializer": "initializer",
+    "sym": "symbol", "symbol": "symbol",
+    "mod": "module", "module": "module",
+    "optimizer": "optimizer", "lr_scheduler": "lr_scheduler", "metric": "metric", "io": "io",
+    "test_utils": "test_utils", "model": "model", "name": "name", "serialization": "serialization",
+}
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        module = importlib.import_module(f".{_SUBMODULES[name]}", __name__)
+        globals()[name] = module
+        return module
+    if name in ("Trainer", "Callback"):
+        from . import trainer
+        return getattr(trainer, name)
+    raise AttributeError(f"module 'trainkit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES) | {"Trainer", "Callback"})

@@ -11,6 +11,7 @@ import threading
 
 from .base import MXNetError
 from .ops.core import Primitive
+from . import ndarray as _nd  # circular: only its attributes are used, at call time
 
 _GRAD_REQS = ("null", "write", "add")
 
@@ -140,24 +141,14 @@ class OpNode:
 
     def output(self, i):
         """Output ``i`` as an NDArray still linked to this node (so vjps can be differentiated)."""
-        from .ndarray import NDArray
         data = self.out if self.prim.n_out == 1 else self.out[i]
-        return NDArray(data, self.inputs[0]._ctx, self, i)
-
-
-def record_op(prim, inputs, attrs, out, ctx):
-    from .ndarray import NDArray
-    node = OpNode(prim, inputs, attrs, out)
-    if prim.n_out == 1:
-        return NDArray(out, ctx, node, 0)
-    return tuple(NDArray(o, ctx, node, i) for i, o in enumerate(out))
+        return _nd.NDArray(data, self.inputs[0]._ctx, self, i)
 
 
 def mark_variables(variables, gradients, grad_reqs="write"):
     """Mark arrays as variables whose gradients go into ``gradients`` (which become their ``.grad``)."""
-    from .ndarray import NDArray
-    if isinstance(variables, NDArray):
-        if not isinstance(gradients, NDArray):
+    if isinstance(variables, _nd.NDArray):
+        if not isinstance(gradients, _nd.NDArray):
             raise TypeError("mark_variables: variables is one NDArray, so gradients must be one NDArray too "
                             f"(got {type(gradients).__name__}).")
         variables, gradients = [variables], [gradients]
@@ -179,12 +170,10 @@ def mark_variables(variables, gradients, grad_reqs="write"):
 
 # ----- backward ---------------------------------------------------------------------------------
 def _as_list(x):
-    from .ndarray import NDArray
-    return [x] if isinstance(x, NDArray) else list(x)
+    return [x] if isinstance(x, _nd.NDArray) else list(x)
 
 
 def _head_gradients(heads, head_grads):
-    from .ndarray import NDArray
     if head_grads is None:
         head_grads = [None] * len(heads)
     else:
@@ -201,8 +190,8 @@ def _head_gradients(heads, head_grads):
                     "it was computed outside autograd.record(), or from arrays none of which had attach_grad()")
             raise MXNetError(f"{_NOT_IN_GRAPH} (head {i}: {hint}.)")
         if hg is None:
-            hg = NDArray(h._ctx.xp.ones_like(h._data), h._ctx)
-        elif not isinstance(hg, NDArray):
+            hg = _nd.NDArray(h._ctx.xp.ones_like(h._data), h._ctx)
+        elif not isinstance(hg, _nd.NDArray):
             raise TypeError(f"head gradient {i} must be an NDArray, got {type(hg).__name__}.")
         elif hg.shape != h.shape:
             raise ValueError(f"head gradient {i} has shape {hg.shape} but its head has shape {h.shape}: "
@@ -245,10 +234,21 @@ def _accumulate(grads, node, oidx, g):
     grads[node] = g if prev is None else prev + g
 
 
-def _propagate(heads, head_grads, order, wanted):
-    """Run the vjps; return {Variable: gradient} for the variables that ``wanted`` accepts."""
-    from .ndarray import zeros_like
+def _propagate(heads, head_grads, order, wanted, sink=None):
+    """Run the vjps; return {Variable: gradient} for the variables that ``wanted`` accepts.
+
+    With ``sink``, each variable's gradient is handed to ``sink(var, g)`` as soon as its
+    last consumer has run, so an old ``.grad`` buffer is released before the next
+    gradient is computed (peak memory stays near one set of gradients).
+    """
     grads = {}
+    pending = None
+    if sink is not None:
+        pending = {}
+        for node in order:
+            for x in node.inputs:
+                if type(x._node) is Variable:
+                    pending[x._node] = pending.get(x._node, 0) + 1
     for h, hg in zip(heads, head_grads):
         _accumulate(grads, h._node, h._oidx, hg)
     for node in reversed(order):
@@ -260,16 +260,31 @@ def _propagate(heads, head_grads, order, wanted):
             out = node.output(0)
         else:
             out = tuple(node.output(i) for i in range(prim.n_out))
-            g = tuple(zeros_like(o) if gi is None else gi for gi, o in zip(g, out))
+            g = tuple(_nd.zeros_like(o) if gi is None else gi for gi, o in zip(g, out))
         inputs = node.inputs
-        if getattr(prim.vjp, "wants_needs", False):
+        if prim.wants_needs:
             needs = tuple(_needs_grad(x._node, wanted) for x in inputs)
             in_grads = prim.vjp(g, out, *inputs, needs=needs, **node.attrs)
         else:
             in_grads = prim.vjp(g, out, *inputs, **node.attrs)
         for x, gx in zip(inputs, in_grads):
-            if gx is not None and _needs_grad(x._node, wanted):
-                _accumulate(grads, x._node, x._oidx, gx)
+            parent = x._node
+            if parent is None:
+                continue
+            if type(parent) is Variable:
+                if gx is not None and (parent.grad_req != "null" if wanted is None else parent in wanted):
+                    prev = grads.get(parent)
+                    grads[parent] = gx if prev is None else prev + gx
+                if pending is not None:
+                    pending[parent] -= 1
+                    if not pending[parent] and parent in grads:
+                        sink(parent, grads.pop(parent))
+            elif gx is not None:
+                if parent.prim.n_out == 1:
+                    prev = grads.get(parent)
+                    grads[parent] = gx if prev is None else prev + gx
+                else:
+                    _accumulate(grads, parent, x._oidx, gx)
     return {n: g for n, g in grads.items() if isinstance(n, Variable)}
 
 
@@ -292,16 +307,22 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     heads = _as_list(heads)
     head_grads = _head_gradients(heads, head_grads)
     order = _toposort(heads)
+    taken = {id(hg._data) for hg in head_grads}  # buffers the user still holds: copy, never adopt
+    written = []
+
+    def sink(var, g):
+        _write_grad(var, g, taken)
+        written.append(var)
+
     with _Saved(recording=False, training=train_mode):
-        var_grads = _propagate(heads, head_grads, order, None)
+        rest = _propagate(heads, head_grads, order, None, sink)
     if not retain_graph:
         _free(order)
-    if not var_grads:
+    for var, g in rest.items():
+        sink(var, g)
+    if not written:
         raise MXNetError("There are no inputs in computation graph that require gradients. (Every variable "
                          "reachable from the heads has grad_req='null', or none is reachable.)")
-    user_buffers = {id(hg._data) for hg in head_grads}
-    for var, g in var_grads.items():
-        _write_grad(var, g, user_buffers)
 
 
 def _write_grad(var, g, taken):
@@ -326,7 +347,6 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
     as in MXNet 1.9.1. With ``create_graph=True`` the gradients are recorded,
     so they can be differentiated again.
     """
-    from .ndarray import NDArray
     heads = _as_list(heads)
     variables = _as_list(variables)
     if not variables:
@@ -354,7 +374,7 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
             raise MXNetError(f"Cannot differentiate with respect to the {i + 1}-th variable because it is "
                              "unreachable from the outputs: the heads do not depend on it.")
         if id(g._data) in user_buffers:
-            g = NDArray(g._data.copy(), g._ctx, g._node, g._oidx)
+            g = _nd.NDArray(g._data.copy(), g._ctx, g._node, g._oidx)
         result.append(g)
     return result
 
@@ -376,19 +396,18 @@ class Function:
         self.saved_tensors = args
 
     def __call__(self, *inputs):
-        from .ndarray import NDArray
         if getattr(self, "_used", False):
             raise MXNetError("Each Function instance can only be called once. Please create another instance.")
         self._used = True
         name = type(self).__name__
         for i, x in enumerate(inputs):
-            if not isinstance(x, NDArray):
+            if not isinstance(x, _nd.NDArray):
                 raise TypeError(f"{name} input {i} is a {type(x).__name__}; Function inputs must be NDArrays.")
         with _Saved(recording=False):
             outputs = self.forward(*inputs)
-        outs = [outputs] if isinstance(outputs, NDArray) else list(outputs)
+        outs = [outputs] if isinstance(outputs, _nd.NDArray) else list(outputs)
         for i, o in enumerate(outs):
-            if not isinstance(o, NDArray):
+            if not isinstance(o, _nd.NDArray):
                 raise TypeError(f"{name}.forward output {i} is a {type(o).__name__}; it must return NDArrays.")
         if _mode.recording and any(x._node is not None for x in inputs):
             for i, o in enumerate(outs):
@@ -403,23 +422,22 @@ class Function:
         return outputs
 
     def _vjp(self, g, out, *inputs):
-        from .ndarray import NDArray
         name = type(self).__name__
         grads = g if isinstance(g, tuple) else (g,)
         with _Saved(recording=False):
             result = self.backward(*grads)
-        result = [result] if isinstance(result, NDArray) else list(result)
+        result = [result] if isinstance(result, _nd.NDArray) else list(result)
         if len(result) != len(inputs):
             raise MXNetError(f"{name}.backward must return exactly one gradient per input of forward: "
                              f"expected {len(inputs)}, got {len(result)}.")
         checked = []
         for i, (r, x) in enumerate(zip(result, inputs)):
-            if not isinstance(r, NDArray):
+            if not isinstance(r, _nd.NDArray):
                 raise TypeError(f"{name}.backward must return NDArrays, not {type(r).__name__} (gradient {i}).")
             if r.shape != x.shape:
                 raise ValueError(f"{name}.backward returned a gradient of shape {r.shape} for input {i}, "
                                  f"whose shape is {x.shape}.")
-            checked.append(NDArray(r._data, r._ctx))
+            checked.append(_nd.NDArray(r._data, r._ctx))
         return checked
 
     def forward(self, *inputs):
@@ -431,9 +449,8 @@ class Function:
 
 def get_symbol(x):
     """The recorded history of ``x`` as a Symbol (whose ``eval`` recomputes ``x``)."""
-    from .ndarray import NDArray
     from .symbol import from_recorded
-    if not isinstance(x, NDArray):
+    if not isinstance(x, _nd.NDArray):
         raise TypeError(f"get_symbol: Invalid argument type, expecting NDArray, got {type(x)}")
     if x._node is None or (isinstance(x._node, OpNode) and x._node.inputs is None):
         raise MXNetError("NDArray is not part of a computation graph. Did you forget to turn on recording?")

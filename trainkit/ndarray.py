@@ -2,7 +2,7 @@
 
 No calculus lives here: operators call the primitives in ``trainkit.ops``
 through ``apply``, which runs the forward and, while recording, links the
-result into the graph (``autograd.record_op``).
+result into the graph (an ``autograd.OpNode``).
 """
 import numpy as np
 
@@ -15,12 +15,18 @@ _CPU0 = Context("cpu", 0)
 
 def apply(prim, *inputs, **attrs):
     """Run primitive ``prim`` on NDArray ``inputs``; record it when autograd is recording."""
-    out = prim.forward(*[x._data for x in inputs], **attrs)
+    if len(inputs) == 1:
+        out = prim.forward(inputs[0]._data, **attrs)
+    else:
+        out = prim.forward(*[x._data for x in inputs], **attrs)
     ctx = inputs[0]._ctx
     if autograd._mode.recording and prim.vjp is not None:
         for x in inputs:
             if x._node is not None:
-                return autograd.record_op(prim, inputs, attrs, out, ctx)
+                node = autograd.OpNode(prim, inputs, attrs, out)
+                if prim.n_out == 1:
+                    return NDArray(out, ctx, node)
+                return tuple(NDArray(o, ctx, node, i) for i, o in enumerate(out))
     if prim.n_out == 1:
         return NDArray(out, ctx)
     return tuple(NDArray(o, ctx) for o in out)

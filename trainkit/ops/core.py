@@ -17,13 +17,15 @@ class Primitive:
     ``vjp=None`` marks a primitive with no gradient at all (comparisons, argmax).
     """
 
-    __slots__ = ("name", "forward", "vjp", "n_out")
+    __slots__ = ("name", "forward", "vjp", "n_out", "wants_needs")
 
     def __init__(self, name, forward, vjp, n_out=1):
         self.name = name
         self.forward = forward
         self.vjp = vjp
         self.n_out = n_out
+        # a vjp marked ``wants_needs`` gets needs=(bool per input) to skip products nobody uses
+        self.wants_needs = getattr(vjp, "wants_needs", False)
 
     def __repr__(self):
         return f"<Primitive {self.name}>"

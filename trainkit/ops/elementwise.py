@@ -120,6 +120,8 @@ def _binary(lhs, rhs, array_prim, scalar_prim, rscalar_prim=None):
     if isinstance(lhs, NDArray):
         if isinstance(rhs, NDArray):
             return apply(array_prim, lhs, rhs)
+        if type(rhs) is float or type(rhs) is int:
+            return apply(scalar_prim, lhs, scalar=rhs)
         if isinstance(rhs, numbers.Number):
             return apply(scalar_prim, lhs, scalar=_scalar(rhs))
         return apply(array_prim, lhs, _as_nd(rhs, lhs))

@@ -3,6 +3,8 @@
 FullyConnected and the softmax losses are fused primitives with hand-derived
 gradients; their vjps are still trainkit ops, so they differentiate again.
 """
+import math
+
 import numpy as np
 
 from .core import primitive
@@ -89,8 +91,10 @@ def _fc_fwd(x, w, *bias, num_hidden, flatten):
 
 @_wants_needs
 def _fc_vjp(g, out, x, w, *bias, num_hidden, flatten, needs):
-    x2 = sh.reshape(x, (x.shape[0], -1)) if flatten else sh.reshape(x, (-1, x.shape[-1]))
-    g2 = sh.reshape(g, (-1, num_hidden))
+    x2, g2 = x, g
+    if x.ndim != 2:  # work on the 2-D product the forward computed
+        x2 = sh.reshape(x, (x.shape[0], -1)) if flatten else sh.reshape(x, (-1, x.shape[-1]))
+        g2 = sh.reshape(g, (-1, num_hidden))
     dx = sh.reshape(dot(g2, w), x.shape) if needs[0] else None
     dw = dot(g2, x2, transpose_a=True) if needs[1] else None
     if not bias:
@@ -105,7 +109,7 @@ def FullyConnected(data, weight, bias=None, num_hidden=None, no_bias=False, flat
     """``data · weightᵀ + bias`` with weight of shape (num_hidden, input units), as in MXNet."""
     if num_hidden is None:
         num_hidden = weight.shape[0]
-    units = int(np.prod(data.shape[1:])) if flatten else data.shape[-1]
+    units = math.prod(data.shape[1:]) if flatten else data.shape[-1]
     if weight.shape != (num_hidden, units):
         raise MXNetError(f"FullyConnected: weight has shape {weight.shape} but data of shape {data.shape} "
                          f"with num_hidden={num_hidden} needs ({num_hidden}, {units}).")
@@ -168,8 +172,18 @@ def _log_softmax_fwd(x, axis):
 
 SOFTMAX = primitive("softmax", _softmax_fwd, lambda g, out, x, axis: (
     out * (g - reduce.sum(g * out, axis=axis, keepdims=True)),))
+def _log_softmax_grad_vjp(gg, out, g, logp, axis):
+    p = ew.exp(logp)
+    return (gg - reduce.sum(gg * p, axis=axis, keepdims=True),
+            -gg * p * reduce.sum(g, axis=axis, keepdims=True))
+
+
+# g - softmax * sum(g) in one pass: the hot path of every classifier's backward
+LOG_SOFTMAX_GRAD = primitive(
+    "_backward_log_softmax",
+    lambda g, logp, axis: g - np.exp(logp) * g.sum(axis=axis, keepdims=True), _log_softmax_grad_vjp)
 LOG_SOFTMAX = primitive("log_softmax", _log_softmax_fwd, lambda g, out, x, axis: (
-    g - ew.exp(out) * reduce.sum(g, axis=axis, keepdims=True),))
+    apply(LOG_SOFTMAX_GRAD, g, out, axis=axis),))
 
 
 def softmax(data, axis=-1, temperature=None, name=None):

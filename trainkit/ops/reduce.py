@@ -1,4 +1,6 @@
 """Reductions. A reduction over every axis gives shape (1,), as MXNet 1.x's NDArray does."""
+import math
+
 import numpy as np
 
 from .core import primitive
@@ -23,18 +25,28 @@ def _finish(result, keepdims):
     return result.reshape(1) if result.ndim == 0 else result
 
 
-def _expand_back(g, x, axes):
-    """Broadcast a reduced gradient back to ``x``'s shape."""
-    from . import shape as shape_ops
-    return shape_ops.broadcast_to(shape_ops.reshape(g, _kept_shape(x.shape, axes)), x.shape)
+def _expand_back(g, x, axes, scale=1.0):
+    """Broadcast a reduced gradient back to ``x``'s shape (times ``scale``), as one primitive."""
+    return apply(EXPAND_BACK, g, shape=x.shape, axes=axes, scale=scale)
+
+
+def _expand_back_fwd(g, shape, axes, scale):
+    out = np.broadcast_to(g.reshape(_kept_shape(shape, axes)), shape)
+    return out * scale if scale != 1.0 else out.copy()
+
+
+# its own adjoint is a scaled sum: that is what makes sum/mean differentiable to any order
+EXPAND_BACK = primitive("_backward_sum", _expand_back_fwd, lambda gg, out, g, shape, axes, scale: (
+    apply(SUM, gg, axes=axes, keepdims=False).reshape(g.shape) * scale if scale != 1.0 else
+    apply(SUM, gg, axes=axes, keepdims=False).reshape(g.shape),))
 
 
 def _sum_fwd(x, axes, keepdims):
-    return _finish(np.sum(x, axis=axes, keepdims=keepdims), keepdims)
+    return _finish(x.sum(axis=axes, keepdims=keepdims), keepdims)
 
 
 def _mean_fwd(x, axes, keepdims):
-    return _finish(np.mean(x, axis=axes, keepdims=keepdims), keepdims)
+    return _finish(x.mean(axis=axes, keepdims=keepdims), keepdims)
 
 
 def _extreme_vjp(g, out, x, axes, keepdims):
@@ -47,10 +59,10 @@ def _extreme_vjp(g, out, x, axes, keepdims):
 
 SUM = primitive("sum", _sum_fwd, lambda g, out, x, axes, keepdims: (_expand_back(g, x, axes),))
 MEAN = primitive("mean", _mean_fwd, lambda g, out, x, axes, keepdims: (
-    _expand_back(g, x, axes) / int(np.prod([x.shape[a] for a in axes])),))
-MAX = primitive("max", lambda x, axes, keepdims: _finish(np.max(x, axis=axes, keepdims=keepdims), keepdims),
+    _expand_back(g, x, axes, 1.0 / math.prod(x.shape[a] for a in axes)),))
+MAX = primitive("max", lambda x, axes, keepdims: _finish(x.max(axis=axes, keepdims=keepdims), keepdims),
                 _extreme_vjp)
-MIN = primitive("min", lambda x, axes, keepdims: _finish(np.min(x, axis=axes, keepdims=keepdims), keepdims),
+MIN = primitive("min", lambda x, axes, keepdims: _finish(x.min(axis=axes, keepdims=keepdims), keepdims),
                 _extreme_vjp)
 
 

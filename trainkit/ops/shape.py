@@ -1,4 +1,6 @@
 """Shape primitives: reshape, transpose, broadcasting, joining, splitting, indexing and gathering."""
+import math
+
 import numpy as np
 
 from .core import primitive, unbroadcast
@@ -23,13 +25,13 @@ def _mx_shape(old, new, reverse=False):
     if out.count(-1) > 1:
         raise MXNetError(f"reshape: at most one -1 is allowed in shape {new}.")
     if -1 in out:
-        known = int(np.prod([n for n in out if n != -1]))
-        total = int(np.prod(old))
+        known = math.prod(n for n in out if n != -1)
+        total = math.prod(old)
         if known == 0 or total % known:
             raise MXNetError(f"reshape: cannot reshape an array of shape {old} into {new}.")
         out[out.index(-1)] = total // known
-    if int(np.prod(out)) != int(np.prod(old)):
-        raise MXNetError(f"reshape: cannot reshape an array of shape {old} ({int(np.prod(old))} elements) "
+    if math.prod(out) != math.prod(old):
+        raise MXNetError(f"reshape: cannot reshape an array of shape {old} ({math.prod(old)} elements) "
                          f"into {tuple(out)}.")
     return tuple(out)
 
@@ -46,6 +48,8 @@ IDENTITY = primitive("_copy", lambda x: x.copy(), lambda g, out, x: (g,))
 def reshape(data, shape=None, reverse=False, name=None, **kwargs):
     shape = kwargs.get("newshape", shape)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if shape == data.shape:
+        return data
     shape = _mx_shape(data.shape, shape, reverse)
     if shape == data.shape:
         return data
@@ -204,19 +208,30 @@ def take(a, indices, axis=0, mode="clip", name=None):
 
 # ----- gathering by label ------------------------------------------------------------------
 def _pick_index(x, index, axis):
-    idx = np.clip(index.astype(np.int64), 0, x.shape[axis] - 1)
+    """Integer positions along ``axis``, clipped into range (MXNet's default mode='clip')."""
+    idx = index.astype(np.intp)
+    np.minimum(np.maximum(idx, 0, out=idx), x.shape[axis] - 1, out=idx)
+    if x.ndim == 2 and axis == 1:
+        return np.arange(x.shape[0]), idx  # the common (batch, classes) case: plain fancy indexing
     return np.expand_dims(idx.reshape(x.shape[:axis] + x.shape[axis + 1:]), axis)
 
 
 def _pick_fwd(x, index, axis, keepdims):
-    out = np.take_along_axis(x, _pick_index(x, index, axis), axis)
+    idx = _pick_index(x, index, axis)
+    if isinstance(idx, tuple):
+        out = x[idx]
+        return out[:, None] if keepdims else out
+    out = np.take_along_axis(x, idx, axis)
     return out if keepdims else np.squeeze(out, axis)
 
 
 def _pick_grad_fwd(g, index, shape, axis, keepdims):
     out = np.zeros(shape, dtype=g.dtype)
     idx = _pick_index(out, index, axis)
-    np.put_along_axis(out, idx, g if keepdims else np.expand_dims(g, axis), axis)
+    if isinstance(idx, tuple):
+        out[idx] = g.reshape(-1)
+    else:
+        np.put_along_axis(out, idx, g if keepdims else np.expand_dims(g, axis), axis)
     return out
 
 
