@@ -426,7 +426,7 @@ class Function:
         grads = g if isinstance(g, tuple) else (g,)
         with _Saved(recording=False):
             result = self.backward(*grads)
-        result = [result] if isinstance(result, _nd.NDArray) else list(result)
+        result = list(result) if isinstance(result, (list, tuple)) else [result]
         if len(result) != len(inputs):
             raise MXNetError(f"{name}.backward must return exactly one gradient per input of forward: "
                              f"expected {len(inputs)}, got {len(result)}.")

@@ -15,10 +15,16 @@ _CPU0 = Context("cpu", 0)
 
 def apply(prim, *inputs, **attrs):
     """Run primitive ``prim`` on NDArray ``inputs``; record it when autograd is recording."""
-    if len(inputs) == 1:
-        out = prim.forward(inputs[0]._data, **attrs)
-    else:
-        out = prim.forward(*[x._data for x in inputs], **attrs)
+    try:
+        if len(inputs) == 1:
+            out = prim.forward(inputs[0]._data, **attrs)
+        else:
+            out = prim.forward(*[x._data for x in inputs], **attrs)
+    except (ValueError, IndexError) as err:
+        if isinstance(err, MXNetError):
+            raise
+        shapes = " and ".join(str(x.shape) for x in inputs)
+        raise MXNetError(f"Operator {prim.name} cannot be applied to inputs of shape {shapes}: {err}") from None
     ctx = inputs[0]._ctx
     if autograd._mode.recording and prim.vjp is not None:
         for x in inputs:

@@ -1,0 +1,205 @@
+"""NDArray: creation, dtypes, repr, operators, indexing, in-place writes, devices, errors."""
+import numpy as np
+import pytest
+
+import trainkit as mx
+from trainkit import nd
+
+
+def test_creation_dtypes_follow_mxnet():
+    assert nd.array([1, 2, 3]).dtype is np.float32
+    assert nd.array(np.array([1.0])).dtype is np.float32  # numpy float64 becomes float32
+    assert nd.array([1, 2], dtype="int32").dtype is np.int32
+    assert nd.array(nd.ones((2,), dtype=np.float64)).dtype is np.float64  # an NDArray keeps its dtype
+    assert nd.zeros((2, 3)).shape == (2, 3) and nd.ones(4).shape == (4,)
+    assert nd.full((2,), 7).asnumpy().tolist() == [7, 7]
+    assert nd.arange(0, 6, 2).asnumpy().tolist() == [0, 2, 4]
+    assert nd.arange(3, repeat=2).asnumpy().tolist() == [0, 0, 1, 1, 2, 2]
+    x = nd.array([[1, 2], [3, 4]])
+    assert nd.ones_like(x).asnumpy().sum() == 4 and nd.zeros_like(x).asnumpy().sum() == 0
+    assert (x.size, x.ndim, x.context, x.ctx, x.stype) == (4, 2, mx.cpu(0), mx.cpu(0), "default")
+
+
+@pytest.mark.parametrize("make, text", [
+    (lambda: nd.array([3.7182817, 3.7182817]), "\n[3.7182817 3.7182817]\n<NDArray 2 @cpu(0)>"),
+    (lambda: nd.ones((2, 3)), "\n[[1. 1. 1.]\n [1. 1. 1.]]\n<NDArray 2x3 @cpu(0)>"),
+    (lambda: nd.ones((2, 1, 2)), "\n[[[1. 1.]]\n\n [[1. 1.]]]\n<NDArray 2x1x2 @cpu(0)>"),
+    (lambda: nd.array([5.0]), "\n[5.]\n<NDArray 1 @cpu(0)>"),
+    (lambda: nd.array(5.0), "\n5.0\n<NDArray  @cpu(0)>"),
+    (lambda: nd.ones((2,), dtype="int32"), "\n[1 1]\n<NDArray 2 @cpu(0)>"),
+    (lambda: nd.ones((2,), dtype="float16"), "\n[1. 1.]\n<NDArray 2 @cpu(0)>"),
+    (lambda: nd.arange(2000),
+     "\n[0.000e+00 1.000e+00 2.000e+00 ... 1.997e+03 1.998e+03 1.999e+03]\n<NDArray 2000 @cpu(0)>"),
+    (lambda: nd.array([1e-8, 1.0]), "\n[1.e-08 1.e+00]\n<NDArray 2 @cpu(0)>"),
+    (lambda: nd.ones((2, 2), ctx=mx.cpu(1)), "\n[[1. 1.]\n [1. 1.]]\n<NDArray 2x2 @cpu(1)>"),
+])
+def test_repr_matches_mxnet(make, text):
+    assert repr(make()) == text and str(make()) == text
+
+
+def test_list_repr_and_contexts():
+    assert repr([nd.array([1.0]), nd.zeros((2,))]) == "[\n[1.]\n<NDArray 1 @cpu(0)>, \n[0. 0.]\n<NDArray 2 @cpu(0)>]"
+    assert str(mx.cpu()) == "cpu(0)" and mx.cpu() == mx.cpu(0) and str(mx.current_context()) == "cpu(0)"
+    assert str(mx.Context("gpu", 1)) == "gpu(1)" and str(mx.cpu_pinned()) == "cpu_pinned(0)"
+    with mx.Context("cpu", 2):
+        assert nd.zeros((1,)).context == mx.cpu(2)
+    assert nd.zeros((1,)).context == mx.cpu(0)
+
+
+def test_arithmetic_broadcasting_and_scalars():
+    a = nd.array([[1.0, 2.0], [3.0, 4.0]])
+    b = nd.array([10.0, 20.0])
+    assert (a + b).asnumpy().tolist() == [[11, 22], [13, 24]]
+    assert (2 - a).asnumpy().tolist() == [[1, 0], [-1, -2]]
+    assert (a / 2).asnumpy().tolist() == [[0.5, 1], [1.5, 2]]
+    assert (1 / nd.array([4.0])).asnumpy().tolist() == [0.25]
+    assert (a ** 2).asnumpy().tolist() == [[1, 4], [9, 16]]
+    assert (2 ** nd.array([3.0])).asnumpy().tolist() == [8]
+    assert (-a).asnumpy().tolist() == [[-1, -2], [-3, -4]]
+    assert (a @ a).asnumpy().tolist() == [[7, 10], [15, 22]]
+    assert (a > 2).asnumpy().tolist() == [[0, 0], [1, 1]] and (a == b / 10).asnumpy().tolist() == [[1, 1], [0, 0]]
+    assert (3 > a).asnumpy().tolist() == [[1, 1], [0, 0]]
+    assert (a * np.float64(2)).dtype is np.float32  # numpy scalars do not promote
+    assert (a + np.array([1.0, 1.0])).asnumpy().tolist() == [[2, 3], [4, 5]]
+    assert (np.float32(2) * a).asnumpy().tolist() == [[2, 4], [6, 8]]
+
+
+def test_reductions_have_mxnet_shapes():
+    x = nd.arange(12).reshape((3, 4))
+    assert nd.sum(x).shape == (1,) and nd.sum(x).asscalar() == 66
+    assert x.sum(axis=0).asnumpy().tolist() == [12, 15, 18, 21]
+    assert x.mean(axis=1, keepdims=True).shape == (3, 1)
+    assert nd.max(x, axis=1).asnumpy().tolist() == [3, 7, 11] and x.min().asscalar() == 0
+    assert nd.sum(x, axis=1, exclude=True).asnumpy().tolist() == [12, 15, 18, 21]
+    assert nd.argmax(x, axis=1).asnumpy().tolist() == [3, 3, 3]
+    np.testing.assert_allclose(nd.norm(nd.array([3.0, 4.0])).asscalar(), 5.0)
+    with pytest.raises(ValueError, match="not a scalar"):
+        x.asscalar()
+
+
+def test_shape_functions():
+    x = nd.arange(24).reshape((2, 3, 4))
+    assert x.reshape((0, -1)).shape == (2, 12) and x.reshape((-3, 4)).shape == (6, 4)
+    assert x.reshape((2, -2)).shape == (2, 3, 4) and x.reshape(6, 4).shape == (6, 4)
+    assert nd.transpose(x).shape == (4, 3, 2) and x.transpose((1, 0, 2)).shape == (3, 2, 4)
+    assert x.T.shape == (4, 3, 2) and nd.flatten(x).shape == (2, 12)
+    assert nd.expand_dims(x, 1).shape == (2, 1, 3, 4) and nd.squeeze(nd.ones((1, 3, 1))).shape == (3,)
+    assert nd.concat(x, x, dim=2).shape == (2, 3, 8) and nd.stack(x, x).shape == (2, 2, 3, 4)
+    parts = nd.split(x, num_outputs=3, axis=1)
+    assert len(parts) == 3 and parts[1].asnumpy().tolist() == x.asnumpy()[:, 1:2].tolist()
+    assert nd.split(x, 3, axis=1, squeeze_axis=True)[0].shape == (2, 4)
+    assert nd.tile(nd.array([1, 2]), 2).asnumpy().tolist() == [1, 2, 1, 2]
+    assert nd.repeat(nd.array([1, 2]), 2).asnumpy().tolist() == [1, 1, 2, 2]
+    assert nd.one_hot(nd.array([1, 0]), 3).asnumpy().tolist() == [[0, 1, 0], [1, 0, 0]]
+    assert nd.pick(nd.array([[1, 2], [3, 4]]), nd.array([1, 0])).asnumpy().tolist() == [2, 3]
+    assert nd.clip(nd.array([-2, 0.5, 3]), -1, 1).asnumpy().tolist() == [-1, 0.5, 1]
+    assert nd.where(nd.array([1, 0]), nd.array([1, 2]), nd.array([3, 4])).asnumpy().tolist() == [1, 4]
+    with pytest.raises(mx.MXNetError, match=r"cannot reshape an array of shape \(2, 3, 4\)"):
+        x.reshape((5, -1))
+
+
+def test_indexing_views_and_setitem():
+    x = nd.arange(12).reshape((3, 4))
+    assert x[1].asnumpy().tolist() == [4, 5, 6, 7] and x[1:3].shape == (2, 4)
+    assert x[:, 1].asnumpy().tolist() == [1, 5, 9]
+    assert x[nd.array([0, 2])].shape == (2, 4)
+    view = x[1:2]
+    view[:] = 0  # basic slices share memory, as in MXNet
+    assert x.asnumpy()[1].tolist() == [0, 0, 0, 0]
+    x[0] = nd.array([9, 9, 9, 9])
+    x[2, 3] = -1
+    assert x.asnumpy()[0].tolist() == [9] * 4 and x.asnumpy()[2, 3] == -1
+    assert len(x) == 3 and [r.shape for r in x] == [(4,)] * 3
+
+
+def test_inplace_operators_keep_identity():
+    p = nd.array([1.0, 2.0])
+    q = p
+    p -= 0.5 * nd.array([2.0, 2.0])
+    p += 1
+    p *= 2
+    p /= 4
+    assert q is p and p.asnumpy().tolist() == [0.5, 1.0]
+
+
+def test_copies_and_conversion():
+    x = nd.array([1.0, 2.0])
+    c = x.copy()
+    c[:] = 0
+    assert x.asnumpy().tolist() == [1, 2]
+    target = nd.zeros((2,))
+    assert x.copyto(target) is target and target.asnumpy().tolist() == [1, 2]
+    assert x.copyto(mx.cpu(1)).context == mx.cpu(1)
+    assert x.as_in_context(mx.cpu()) is x
+    assert x.astype("int32").dtype is np.int32 and x.astype(np.float32, copy=False) is x
+    assert np.asarray(x).tolist() == [1, 2] and float(nd.array([3.5])) == 3.5
+    assert x.detach()._node is None
+    x.wait_to_read()
+    nd.waitall()
+    with pytest.raises(mx.MXNetError, match=r"copyto: shape mismatch"):
+        x.copyto(nd.zeros((3,)))
+
+
+def test_operator_errors_name_the_operator_and_shapes():
+    with pytest.raises(mx.MXNetError, match=r"broadcast_add .* shape \(2, 3\) and \(4,\)"):
+        nd.ones((2, 3)) + nd.ones((4,))
+    with pytest.raises(mx.MXNetError, match=r"elemwise_add needs inputs of the same shape, got \(2,\) and \(3,\)"):
+        nd.elemwise_add(nd.ones((2,)), nd.ones((3,)))
+    with pytest.raises(mx.MXNetError, match=r"FullyConnected: weight has shape \(4, 5\) but data of shape \(2, 3\)"):
+        nd.FullyConnected(nd.ones((2, 3)), nd.ones((4, 5)), nd.ones((4,)), num_hidden=4)
+    with pytest.raises(mx.MXNetError, match=r"dot: shapes \(2, 3\) and \(2, 3\) do not fit"):
+        nd.dot(nd.ones((2, 3)), nd.ones((2, 3)))
+    with pytest.raises(mx.MXNetError, match="unknown act_type 'swish'"):
+        nd.Activation(nd.ones((1,)), act_type="swish")
+    with pytest.raises(mx.MXNetError, match="SoftmaxOutput: label has shape"):
+        nd.SoftmaxOutput(nd.ones((2, 3)), nd.ones((5,)))
+
+
+def test_layers_forward_values():
+    x = nd.array([[1.0, 2.0, 3.0]])
+    w = nd.array([[1.0, 0.0, -1.0], [0.5, 0.5, 0.5]])
+    b = nd.array([1.0, -1.0])
+    assert nd.FullyConnected(x, w, b, num_hidden=2).asnumpy().tolist() == [[-1, 2]]
+    assert nd.FullyConnected(x, w, no_bias=True, num_hidden=2).asnumpy().tolist() == [[-2, 3]]
+    z = nd.array([[1.0, 2.0, 3.0]])
+    sm = np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum()
+    np.testing.assert_allclose(nd.softmax(z).asnumpy()[0], sm, rtol=1e-6)
+    np.testing.assert_allclose(nd.log_softmax(z).asnumpy()[0], np.log(sm), rtol=1e-6)
+    np.testing.assert_allclose(nd.softmax_cross_entropy(z, nd.array([2])).asnumpy(), [-np.log(sm[2])], rtol=1e-6)
+    assert nd.Activation(nd.array([-1, 2]), act_type="relu").asnumpy().tolist() == [0, 2]
+    np.testing.assert_allclose(nd.LeakyReLU(nd.array([-1.0, 2.0]), slope=0.1).asnumpy(), [-0.1, 2])
+    big = nd.array([-1000.0, 1000.0])
+    assert nd.sigmoid(big).asnumpy().tolist() == [0, 1] and np.isfinite(nd.softrelu(big).asnumpy()).all()
+
+
+def test_softmax_output_gradient_is_softmax_minus_onehot():
+    x = nd.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]])
+    x.attach_grad()
+    with mx.autograd.record():
+        out = nd.SoftmaxOutput(x, nd.array([2, 0]))
+    out.backward()
+    onehot = np.array([[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_allclose(x.grad.asnumpy(), out.asnumpy() - onehot, rtol=1e-6)
+    with mx.autograd.record():
+        out = nd.SoftmaxOutput(x, nd.array([2, 0]), normalization="batch", grad_scale=2.0)
+    out.backward()
+    np.testing.assert_allclose(x.grad.asnumpy(), (out.asnumpy() - onehot), rtol=1e-6)
+
+
+def test_linear_regression_output_gradient():
+    x = nd.array([[1.0], [4.0]])
+    x.attach_grad()
+    with mx.autograd.record():
+        out = nd.LinearRegressionOutput(x, nd.array([1.5, 2.0]))
+    out.backward()
+    assert out.asnumpy().tolist() == [[1], [4]] and x.grad.asnumpy().tolist() == [[-0.5], [2]]
+
+
+def test_gpu_without_cupy_says_what_to_install():
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        with pytest.raises(mx.MXNetError, match=r"pip install 'trainkit\[gpu\]'"):
+            mx.gpu(0)
+    else:
+        pytest.skip("CuPy is installed here; the GPU path is checked by tests/test_gpu.py")
