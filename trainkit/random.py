@@ -11,9 +11,9 @@ Python-level MT19937 would be far too slow, so the 1024 generators are kept as
 one ``(1024, 624)`` key matrix and twisted/tempered together with numpy, in
 blocks of states small enough to stay in cache.
 
-Only the samplers with MXNet fixtures are implemented: ``uniform`` (bit exact)
-and ``normal`` (libstdc++'s polar method; exact except for rare 1-ulp libm
-differences in ``log``).
+Only the samplers with MXNet fixtures are implemented, and both are bit exact
+against them: ``uniform`` and ``normal`` (libstdc++'s polar method, with
+glibc's ``logf`` replayed in numpy).
 """
 import math
 
@@ -200,7 +200,7 @@ def seed(seed_state, ctx="all"):
     ``ctx`` other than "all" or a CPU context leaves the CPU stream alone, as
     MXNet only reseeds the device it is given.
     """
-    if isinstance(seed_state, bool) or not isinstance(seed_state, (int, np.integer)):
+    if not isinstance(seed_state, (int, np.integer)):
         raise ValueError(
             f"seed_state must be an int, got {type(seed_state).__name__} {seed_state!r}. "
             "Pass an integer such as mx.random.seed(42).")
@@ -245,8 +245,9 @@ def _check_request(shape, dtype, name):
 
 
 def _finish(values, shape, dtype):
-    # MXNet's float64/float16 samplers are not covered by fixtures; we sample
-    # in float32 and cast, which keeps the stream position identical.
+    # No fixtures cover MXNet's float64/float16 samplers. libstdc++ would build
+    # each double uniform from two raw words, so MXNet's streams there probably
+    # differ; we sample float32 (one word per uniform) and cast.
     return values.reshape(shape).astype(dtype, copy=False)
 
 
@@ -264,6 +265,94 @@ def uniform(low=0.0, high=1.0, shape=(1,), dtype=np.float32):
         u *= high32 - low32
         u += low32
     return _finish(u, shape, dtype)
+
+
+# glibc's logf (the ARM optimized-routines one used since glibc 2.28), which
+# MXNet's std::log(float) calls. It is not correctly rounded: even a correctly
+# rounded log differs from it on about 0.7% of r2 values (np.log's float32
+# loop on far more), giving 1-2 ulp errors after the polar step. So its
+# table-plus-polynomial is replayed in float64. Checked against glibc 2.36 for
+# every float32 in [2**-48, 1], the range r2 can take (FMA or not, the float
+# result is the same).
+_LOGF_INVC = np.array([float.fromhex(h) for h in (
+    "0x1.661ec79f8f3bep+0", "0x1.571ed4aaf883dp+0", "0x1.49539f0f010bp+0",
+    "0x1.3c995b0b80385p+0", "0x1.30d190c8864a5p+0", "0x1.25e227b0b8eap+0",
+    "0x1.1bb4a4a1a343fp+0", "0x1.12358f08ae5bap+0", "0x1.0953f419900a7p+0",
+    "0x1p+0", "0x1.e608cfd9a47acp-1", "0x1.ca4b31f026aap-1",
+    "0x1.b2036576afce6p-1", "0x1.9c2d163a1aa2dp-1", "0x1.886e6037841edp-1",
+    "0x1.767dcf5534862p-1")])
+_LOGF_LOGC = np.array([float.fromhex(h) for h in (
+    "-0x1.57bf7808caadep-2", "-0x1.2bef0a7c06ddbp-2", "-0x1.01eae7f513a67p-2",
+    "-0x1.b31d8a68224e9p-3", "-0x1.6574f0ac07758p-3", "-0x1.1aa2bc79c81p-3",
+    "-0x1.a4e76ce8c0e5ep-4", "-0x1.1973c5a611cccp-4", "-0x1.252f438e10c1ep-5",
+    "0x0p+0", "0x1.aa5aa5df25984p-5", "0x1.c5e53aa362eb4p-4",
+    "0x1.526e57720db08p-3", "0x1.bc2860d22477p-3", "0x1.1058bc8a07ee1p-2",
+    "0x1.4043057b6ee09p-2")])
+_LOGF_POLY = [float.fromhex(h) for h in (
+    "-0x1.00ea348b88334p-2", "0x1.5575b0be00b6ap-2", "-0x1.ffffef20a4123p-2")]
+_LOGF_OFF = _U32(0x3f330000)
+# glibc adds logc[i] + k*ln2; (bits - OFF) >> 19 is exactly 16*k + i, so both
+# terms come from one table indexed by it (offset by 4096 to be non-negative).
+_j = np.arange(-4096, 4096)
+_LOGF_Y0 = _LOGF_LOGC[_j & 15] + (_j >> 4) * float.fromhex("0x1.62e42fefa39efp-1")
+del _j
+
+
+def _glibc_logf(x):
+    """logf of positive normal float32 values, bit-identical to glibc >= 2.28."""
+    ix = x.view(_U32)
+    tmp = ix - _LOGF_OFF
+    idx = (tmp.view(np.int32) >> 19).astype(np.intp)   # 16*k + i; intp makes take() fast
+    idx += 4096
+    iz = tmp & _U32(0xFF800000)
+    np.subtract(ix, iz, out=iz)                          # x scaled into [OFF, 2*OFF)
+    z = iz.view(np.float32).astype(np.float64)
+    r = _LOGF_INVC.take(idx & 15)
+    r *= z
+    r -= 1.0                                             # r = z/c - 1
+    r2 = r * r
+    y = _LOGF_POLY[1] * r
+    y += _LOGF_POLY[2]
+    z = _LOGF_POLY[0] * r2
+    y += z
+    y *= r2
+    r += _LOGF_Y0.take(idx)
+    y += r
+    return y.astype(np.float32)
+
+
+_MATH_BLOCK = 1 << 15   # pairs handled at once, so temporaries stay in cache
+
+
+def _polar(u, mean, std):
+    """One polar step per pair of uniforms: (accepted mask, values of accepted pairs)."""
+    npairs = len(u) // 2
+    ok = np.empty(npairs, bool)
+    vals = np.empty(npairs, np.float32)
+    n = 0
+    for s in range(0, npairs, _MATH_BLOCK):
+        # 2u - 1 is exact in double, so one float32 rounding matches C++'s
+        # float(2.0f*u - 1.0).
+        v = u[2 * s:2 * (s + _MATH_BLOCK)] * np.float32(2)
+        v -= np.float32(1)
+        sq = v * v
+        r2 = sq[0::2] + sq[1::2]
+        good = ok[s:s + _MATH_BLOCK]
+        np.less_equal(r2, np.float32(1), out=good)
+        good &= r2 != np.float32(0)
+        keep = np.flatnonzero(good)          # one index, two takes: faster than two masks
+        y, r2 = v[1::2].take(keep), r2.take(keep)
+        # libstdc++: y * sqrt(-2 * log(r2) / r2), each step rounded to float.
+        m = _glibc_logf(r2)
+        m *= np.float32(-2)
+        m /= r2
+        np.sqrt(m, out=m)
+        m *= y
+        m *= std
+        m += mean
+        vals[n:n + len(m)] = m
+        n += len(m)
+    return ok, vals[:n]
 
 
 # Below this many accepted samples per state, scattering with one fancy index
@@ -293,42 +382,23 @@ def normal(loc=0.0, scale=1.0, shape=(1,), dtype=np.float32):
     mean32, std32 = np.float32(loc), np.float32(scale)
 
     while missing.any():
-        u = _bank.draw_unit(2 * missing)
-        u *= np.float32(2)
-        u -= np.float32(1)      # 2u-1 is exact in double, so one float32 rounding matches C++
-        x, y = u[0::2], u[1::2]
-        r2 = x * x
-        r2 += y * y
-        ok = r2 <= np.float32(1)
-        ok &= r2 != np.float32(0)
-
+        ok, vals = _polar(_bank.draw_unit(2 * missing), mean32, std32)
         active = np.flatnonzero(missing)
-        first_pair = np.zeros(len(active), np.int64)
-        np.cumsum(missing[active][:-1], out=first_pair[1:])
-        accepted = np.add.reduceat(ok, first_pair, dtype=np.int64)
-
-        y, r2 = y[ok], r2[ok]
-        # sqrt(-2 * log(r2) / r2) with every step rounded to float32, as in
-        # libstdc++; log is computed in float64 and rounded, i.e. a correctly
-        # rounded logf, which agrees with glibc's logf almost always.
-        mult = np.log(r2, dtype=np.float64).astype(np.float32)
-        mult *= np.float32(-2)
-        mult /= r2
-        np.sqrt(mult, out=mult)
-        mult *= y
-        mult *= std32
-        mult += mean32
+        bounds = np.zeros(len(active) + 1, np.int64)
+        np.cumsum(missing[active], out=bounds[1:])          # each state's pairs in ok
+        accepted = np.array([np.count_nonzero(ok[a:b]) for a, b in
+                             zip(bounds[:-1].tolist(), bounds[1:].tolist())], np.int64)
 
         dest = starts[active] + (counts[active] - missing[active])
-        if len(mult) >= _LOOP_SCATTER_MIN * len(active):
+        if len(vals) >= _LOOP_SCATTER_MIN * len(active):
             src = 0
             for d, a in zip(dest.tolist(), accepted.tolist()):
-                out[d:d + a] = mult[src:src + a]
+                out[d:d + a] = vals[src:src + a]
                 src += a
         else:
             src_first = np.zeros(len(active), np.int64)
             np.cumsum(accepted[:-1], out=src_first[1:])
-            idx = np.repeat(dest - src_first, accepted) + np.arange(len(mult))
-            out[idx] = mult
+            idx = np.repeat(dest - src_first, accepted) + np.arange(len(vals))
+            out[idx] = vals
         missing[active] -= accepted
     return _finish(out, shape, dtype)

@@ -31,8 +31,9 @@ def _expand_back(g, x, axes, scale=1.0):
 
 
 def _expand_back_fwd(g, shape, axes, scale):
-    out = np.broadcast_to(g.reshape(_kept_shape(shape, axes)), shape)
-    return out * scale if scale != 1.0 else out.copy()
+    out = np.empty_like(g, shape=shape)
+    np.multiply(g.reshape(_kept_shape(shape, axes)), scale, out=out)  # the ufunc broadcasts into out
+    return out
 
 
 # its own adjoint is a scaled sum: that is what makes sum/mean differentiable to any order
@@ -46,7 +47,8 @@ def _sum_fwd(x, axes, keepdims):
 
 
 def _mean_fwd(x, axes, keepdims):
-    return _finish(x.mean(axis=axes, keepdims=keepdims), keepdims)
+    # sum / n: ndarray.mean's Python wrapper costs more than the arithmetic on small arrays
+    return _finish(x.sum(axis=axes, keepdims=keepdims) / math.prod(x.shape[a] for a in axes), keepdims)
 
 
 def _extreme_vjp(g, out, x, axes, keepdims):

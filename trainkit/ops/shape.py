@@ -212,7 +212,7 @@ def _pick_index(x, index, axis):
     idx = index.astype(np.intp)
     np.minimum(np.maximum(idx, 0, out=idx), x.shape[axis] - 1, out=idx)
     if x.ndim == 2 and axis == 1:
-        return np.arange(x.shape[0]), idx  # the common (batch, classes) case: plain fancy indexing
+        return np.arange(x.shape[0], like=x), idx  # the common (batch, classes) case: fancy indexing
     return np.expand_dims(idx.reshape(x.shape[:axis] + x.shape[axis + 1:]), axis)
 
 
@@ -226,7 +226,7 @@ def _pick_fwd(x, index, axis, keepdims):
 
 
 def _pick_grad_fwd(g, index, shape, axis, keepdims):
-    out = np.zeros(shape, dtype=g.dtype)
+    out = np.zeros_like(g, shape=shape)
     idx = _pick_index(out, index, axis)
     if isinstance(idx, tuple):
         out[idx] = g.reshape(-1)
@@ -249,7 +249,7 @@ def pick(data, index, axis=-1, keepdims=False, mode="clip", name=None):
 
 
 ONE_HOT = primitive("one_hot", lambda idx, depth, on_value, off_value, dtype: np.where(
-    np.arange(depth) == idx.astype(np.int64)[..., None], on_value, off_value).astype(dtype), None)
+    np.arange(depth, like=idx) == idx.astype(np.int64)[..., None], on_value, off_value).astype(dtype), None)
 
 
 def one_hot(indices, depth, on_value=1.0, off_value=0.0, dtype="float32", name=None):
