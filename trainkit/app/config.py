@@ -49,12 +49,20 @@ def register_recipes(dirs):
                      provider=f"trainkit recipes ({folder})")
 
 
-def register_all():
-    """Everything the config needs from the ConfigStore. Must run before composing."""
+_registered = False
+
+
+def register_all(force=False):
+    """Everything the config needs from the ConfigStore. Must run before composing; once
+    per process is enough (force=True re-reads recipes/ after editing it)."""
+    global _registered
+    if _registered and not force:
+        return
     from trainkit.app.schema import register_configs
 
     register_configs()
     register_recipes([recipes_dir()])
+    _registered = True
 
 
 def load_config(overrides=(), config_name="config", validate=True):

@@ -12,12 +12,13 @@ Groups whose options take different keys (initializer, optimizer, data) are type
 option: each YAML file pulls its dataclass in with `defaults: [/schema/<group>/<name>@_here_]`.
 """
 import difflib
+import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -131,7 +132,7 @@ class LSTMBiasInit:
 @dataclass
 class FusedRNNInit:
     name: str = "fusedrnn"
-    init: Optional[Dict[str, Any]] = None  # an initializer spec; null = the global one
+    init: Any = None  # an initializer spec (see init_spec); null = the global initializer
     num_hidden: int = MISSING
     num_layers: int = MISSING
     mode: RNNMode = MISSING
@@ -142,7 +143,7 @@ class FusedRNNInit:
 @dataclass
 class MixedPattern:
     pattern: str = MISSING  # Python regex, tried with re.match (anchored at the start)
-    init: Dict[str, Any] = field(default_factory=lambda: {"name": "zero"})
+    init: Any = field(default_factory=lambda: {"name": "zero"})  # an initializer spec
 
 
 @dataclass
@@ -155,7 +156,7 @@ class MixedInit:
 class LoadInit:
     name: str = "load"
     path: str = MISSING  # a .params/.nd/.npz file saved by mx.nd.save or a trainkit run
-    default_init: Optional[Dict[str, Any]] = None  # for names the file lacks; null = error
+    default_init: Any = None  # initializer spec for names the file lacks; null = error
     verbose: bool = False
 
 
@@ -357,7 +358,7 @@ def validate(cfg):
             f"installed, or add your own with `-cd DIR +recipe=NAME` and DIR/recipe/NAME.yaml.")
     _check_unknown_keys(cfg, "")
     _check_missing(cfg)
-    check_initializer(cfg.initializer, "initializer", top=True)
+    init_spec(cfg.initializer, "initializer", top=True)
     _check_choice(cfg.optimizer, "optimizer", OPTIMIZERS)
     _check_choice(cfg.data, "data", DATASETS)
     _check_ranges(cfg)
@@ -396,7 +397,9 @@ def _check_unknown_keys(node, path):
 
 
 _EXAMPLES = {
-    "data.path": "a file or folder, e.g. data.path=~/data/mnist",
+    "data.path": "the file to read, e.g. data.path=data/train.csv",
+    "data.path@mnist": "the folder holding the idx files, e.g. data.path=~/data/mnist",
+    "data.path@npz": "the file to read, e.g. data.path=data/train.npz",
     "initializer.path": "a parameter file, e.g. initializer.path=outputs/DATE/TIME/best.params",
     "initializer.value": "a number, e.g. initializer.value=0.1",
 }
@@ -406,7 +409,9 @@ def _check_missing(cfg):
     missing = sorted(OmegaConf.missing_keys(cfg))
     if missing:
         key = missing[0]
-        what = _EXAMPLES.get(key, f"e.g. {key}=VALUE")
+        group = key.split(".")[0]
+        name = cfg[group].get("name") if isinstance(cfg.get(group), DictConfig) else None
+        what = _EXAMPLES.get(f"{key}@{name}") or _EXAMPLES.get(key, f"e.g. {key}=VALUE")
         more = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
         _fail(f"{key} has no value ('???' in the config){more}. Set it on the command line: "
               f"{what}.")
@@ -423,43 +428,80 @@ def _check_choice(node, key, table):
               f"{kind.__name__}. Switch the whole group instead: {key}={name}.")
 
 
-def check_initializer(spec, key, top=False):
-    """Check an initializer spec `{name: ..., **kwargs}`, recursing into Mixed's patterns,
-    Load's default_init and FusedRNN's init. Nested specs are untyped dicts in the schema
-    (any initializer may appear there), so they are typed here, against INITIALIZERS."""
-    if isinstance(spec, (DictConfig, ListConfig)):
-        spec = OmegaConf.to_container(spec, resolve=True, enum_to_str=True)
-    if not isinstance(spec, Mapping) or "name" not in spec:
-        _fail(f"{key} must be an initializer spec with a name, e.g. {{name: xavier}} or "
-              f"{{name: normal, sigma: 0.01}}; got {spec!r}.")
+_DUMPS_EXAMPLE = "'[\"normal\", {\"sigma\": 0.1}]'"  # MXNet's Normal(0.1).dumps(), Hydra-quoted
+
+
+def init_spec(spec, key="initializer", top=False):
+    """An initializer spec, checked, as a plain dict `{name: ..., **kwargs}`: what a builder
+    hands to mx.init.create (Mixed and Load take their nested specs the same way).
+
+    Nested specs (Mixed's `init`, Load's `default_init`, FusedRNN's `init`) are typed `Any`
+    in the schema, so they are typed here, and they may take any of MXNet's spellings:
+      {name: normal, sigma: 0.1}   a mapping, as in the YAML files
+      normal                       a registry name (its defaults)
+      '["normal", {"sigma": 0.1}]' a dumps() string, or the same list written in YAML
+    A string replaces a nested mapping from the command line, where a mapping would be
+    merged into the old one: initializer.patterns.2.init=normal.
+    Only the keys given are returned (with types checked), so MXNet's own defaults apply.
+    """
+    spec = _as_mapping(spec, key)
     raw = str(spec["name"])
     name = INIT_ALIASES.get(raw.lower(), raw.lower())
     if name not in INITIALIZERS:
-        switch = f" Switch the group with initializer=NAME." if top else ""
+        switch = " Switch the group with initializer=NAME." if top else ""
         _fail(f"{key}.name={raw!r} is not a known initializer; choose one of "
               f"{', '.join(INITIALIZERS)}.{switch}")
     try:
         typed = OmegaConf.merge(OmegaConf.structured(INITIALIZERS[name]), {**spec, "name": name})
     except OmegaConfBaseException as e:
         how = (f"switch the group instead (initializer={name})" if top else
-               f"replace the whole spec, e.g. '{key}={{name: {name}}}'")
+               f"replace the whole spec with a name ({key}=normal) or a dumps() string "
+               f"({key}={_DUMPS_EXAMPLE}, quoted for your shell)")
         _fail(f"{key} is not a valid {name} initializer: {_first_line(e)}. Its keys are: "
               f"{', '.join(f.name for f in fields(INITIALIZERS[name]))}; {how}.")
     missing = sorted(OmegaConf.missing_keys(typed))
     if missing:
         _fail(f"{key}.{missing[0]} has no value; set it, e.g. {key}.{missing[0]}=VALUE.")
+    out = {k: v for k, v in to_plain(typed).items() if k in spec}
     if name == "mixed":
-        _check_mixed(typed, key)
-    elif name == "load" and typed.default_init is not None:
-        check_initializer(typed.default_init, f"{key}.default_init")
+        out["patterns"] = _mixed_patterns(typed, key)
+    elif name == "load":
+        path = os.path.expanduser(typed.path)
+        if not os.path.isfile(path):
+            _fail(f"{key}.path={typed.path!r}: no such file {os.path.abspath(path)!r}. Point it "
+                  f"at a saved parameter file, e.g. an earlier run's best.params.")
+        if typed.default_init is not None:
+            out["default_init"] = init_spec(typed.default_init, f"{key}.default_init")
     elif name == "fusedrnn" and typed.init is not None:
-        check_initializer(typed.init, f"{key}.init")
+        out["init"] = init_spec(typed.init, f"{key}.init")
+    return out
 
 
-def _check_mixed(typed, key):
+def _as_mapping(spec, key):
+    if isinstance(spec, (DictConfig, ListConfig)):
+        spec = to_plain(spec)
+    if isinstance(spec, str) and spec.strip().startswith("["):
+        try:
+            spec = json.loads(spec)
+        except ValueError as e:
+            _fail(f"{key}={spec!r} is not a valid dumps() string ({e}); write it like "
+                  f"{_DUMPS_EXAMPLE}.")
+    elif isinstance(spec, str):
+        spec = {"name": spec.strip()}
+    if (isinstance(spec, list) and len(spec) in (1, 2) and isinstance(spec[0], str)
+            and (len(spec) == 1 or isinstance(spec[1], Mapping))):
+        spec = {"name": spec[0], **(spec[1] if len(spec) == 2 else {})}
+    if not isinstance(spec, Mapping) or "name" not in spec:
+        _fail(f"{key} must be an initializer spec such as {{name: normal, sigma: 0.1}}, "
+              f"normal, or {_DUMPS_EXAMPLE}; got {spec!r}.")
+    return dict(spec)
+
+
+def _mixed_patterns(typed, key):
     if not typed.patterns:
         _fail(f"{key}.patterns is empty: Mixed needs at least one {{pattern, init}} pair, "
               f"usually ending with {{pattern: '.*', init: {{name: xavier}}}}.")
+    out = []
     for i, item in enumerate(typed.patterns):
         try:
             re.compile(item.pattern)
@@ -467,7 +509,9 @@ def _check_mixed(typed, key):
             _fail(f"{key}.patterns.{i}.pattern={item.pattern!r} is not a valid regular "
                   f"expression ({e}). Patterns use Python's re syntax and are tried with "
                   f"re.match, from the start of the parameter name: write '.*bias', not 'bias'.")
-        check_initializer(item.init, f"{key}.patterns.{i}.init")
+        out.append({"pattern": item.pattern,
+                    "init": init_spec(item.init, f"{key}.patterns.{i}.init")})
+    return out
 
 
 def _first_line(e):
@@ -544,9 +588,12 @@ def check_gpu(device_id):
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception:  # CuPy without a driver or a device raises CUDARuntimeError
         count = 0
+    if count == 0:
+        _fail("device=gpu, but CuPy finds no usable GPU on this machine (no device, or no "
+              "CUDA driver). Train on the CPU with device=cpu.")
     if device_id >= count:
-        _fail(f"device=gpu with device.id={device_id}, but CuPy sees {count} GPU(s) here. "
-              f"Pick an id below {count}, or train on the CPU with device=cpu.")
+        _fail(f"device.id={device_id}, but CuPy sees only {count} GPU(s) here (ids 0.."
+              f"{count - 1}). Pick one of those ids, or train on the CPU with device=cpu.")
 
 
 def to_plain(node):

@@ -1,0 +1,313 @@
+"""Datasets for the training app: a `data` config in, numpy arrays out.
+
+`load_dataset(cfg.data)` returns `(X_train, y_train, X_val, y_val)`: float32 features,
+one flattened row per sample, and int64 class labels 0..K-1. The train/validation split
+uses numpy's own Generator with `data.split_seed`, not trainkit's MXNet-compatible
+stream, so changing `seed` changes the initial weights but never which samples are held out.
+
+Sources: digits (shipped), mnist (idx files), csv, npz, synthetic (a Gaussian mixture).
+File problems raise DataError naming the file and the config key to change.
+"""
+import csv
+import gzip
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+
+class DataError(Exception):
+    """A data problem the user can fix; the message names the file and the config key."""
+
+    user_error = True  # cli.main prints these as one message, without a traceback
+
+
+def load_dataset(cfg_data):
+    """`(X_train, y_train, X_val, y_val)` for a `data` config (DictConfig, dict or dataclass)."""
+    c = _as_dict(cfg_data)
+    source = _SOURCES.get(str(c.get("name")))
+    if source is None:
+        raise DataError(f"data.name={c.get('name')!r} is not a data source; choose one of "
+                        f"{', '.join(_SOURCES)} (e.g. data=digits).")
+    X, y, X_val, y_val = source(c)
+    if X_val is None:  # the source has no held-out part of its own: split one off
+        train, val = split_indices(len(X), c.get("val_fraction", 0.2), c.get("split_seed", 0))
+        X, y, X_val, y_val = X[train], y[train], X[val], y[val]
+    if c.get("standardize"):
+        X, X_val = _standardize(X, X_val)
+    if len(np.unique(y)) < 2:
+        raise DataError(f"the training data ({c['name']}) holds only one class "
+                        f"({np.unique(y).tolist()}): there is nothing to classify.")
+    as_x = lambda a: np.ascontiguousarray(a, dtype=np.float32)
+    as_y = lambda a: np.ascontiguousarray(a, dtype=np.int64)
+    return as_x(X), as_y(y), as_x(X_val), as_y(y_val)
+
+
+def split_indices(n, val_fraction, seed):
+    """A shuffled (train, val) split of range(n); the same (n, fraction, seed) gives the same split."""
+    if not 0 <= val_fraction < 1:
+        raise DataError(f"data.val_fraction={val_fraction} must be in [0, 1).")
+    n_val = int(n * val_fraction + 0.5)  # round half up (Python's round() halves to even)
+    if val_fraction > 0:
+        n_val = max(n_val, 1)
+    if n - n_val < 1:
+        raise DataError(f"too few samples: {n} sample(s) cannot give both a training set and "
+                        f"a validation set with data.val_fraction={val_fraction}. Add data or "
+                        f"lower data.val_fraction.")
+    order = np.random.default_rng(seed).permutation(n)
+    return order[n_val:], order[:n_val]
+
+
+def num_classes(y_train, y_val, configured=None):
+    """Classes the model must output: `configured` (model.num_classes) if set, after checking
+    the labels fit it, else one more than the largest label."""
+    top = int(max(y_train.max(initial=0), y_val.max(initial=0)))
+    if configured is None:
+        return top + 1
+    if top >= configured:
+        raise DataError(f"the data has label {top}, but model.num_classes={configured} allows "
+                        f"only 0..{configured - 1}. Raise model.num_classes or set it to null.")
+    return configured
+
+
+# ------------------------------------------------------------------ sources
+
+def _digits(c):
+    from trainkit.datasets import load_digits
+
+    X, y = load_digits()
+    return X / 16.0, y, None, None  # pixels count 0..16 "on" dots
+
+
+def _mnist(c):
+    folder = _existing(c, want_dir=True)
+    X, y = _mnist_pair(folder, "train")
+    if str(c.get("validation", "test")) == "test":
+        X_val, y_val = _mnist_pair(folder, "t10k")
+        return X, y, X_val, y_val
+    return X, y, None, None
+
+
+def _csv(c):
+    path = _existing(c)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [(i, r) for i, r in enumerate(csv.reader(f, delimiter=c.get("delimiter", ",")), 1)
+                    if any(cell.strip() for cell in r)]
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise DataError(f"{path} (data.path) is not a readable CSV text file: {e}.") from None
+    header = rows.pop(0)[1] if c.get("header") and rows else None
+    if not rows:
+        raise DataError(f"{path} (data.path) holds no data rows.")
+    width = len(rows[0][1])
+    for line, r in rows:
+        if len(r) != width:
+            raise DataError(f"{path}, line {line}: {len(r)} columns where the first data row "
+                            f"has {width} (data.delimiter={c.get('delimiter', ',')!r}).")
+    label = _label_column(c.get("label", -1), header, width, path)
+    features = [j for j in range(width) if j != label]
+    X = np.empty((len(rows), len(features)), dtype=np.float64)
+    for i, (line, r) in enumerate(rows):
+        try:
+            X[i] = [float(r[j]) for j in features]
+        except ValueError:
+            bad = next(r[j] for j in features if not _is_number(r[j]))
+            hint = " Does it start with a header row? Set data.header=true." if i == 0 else ""
+            raise DataError(f"{path}, line {line}: {bad!r} is not a number.{hint}") from None
+    y = _encode_labels([r[label] for _, r in rows], f"{path}, column {label}")
+    return _finite(X, path), y, None, None
+
+
+def _npz(c):
+    path = _existing(c)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except Exception as e:  # zipfile.BadZipFile, ValueError, OSError, pickle refusals
+        raise DataError(f"{path} (data.path) is not a readable .npz file: {e}. Save one with "
+                        f"numpy.savez(path, x=features, y=labels).") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"{path} (data.path) holds a single array, not an .npz archive; save "
+                        f"features and labels together with numpy.savez(path, x=..., y=...).")
+    with archive:
+        arrays = []
+        for key in ("x_key", "y_key"):
+            name = c.get(key, key[0])
+            if name not in archive.files:
+                raise DataError(f"{path} has no array {name!r} (data.{key}); it holds "
+                                f"{', '.join(archive.files) or 'nothing'}. Set data.{key}=NAME.")
+            arrays.append(archive[name])
+    X, y = arrays
+    if X.ndim < 2 or len(X) != len(y.reshape(-1)):
+        raise DataError(f"{path}: features {c.get('x_key', 'x')} {X.shape} and labels "
+                        f"{c.get('y_key', 'y')} {y.shape} must give one label per row.")
+    y = _encode_labels(y.reshape(-1), f"{path}, array {c.get('y_key', 'y')!r}")
+    return _finite(X.reshape(len(X), -1).astype(np.float64), path), y, None, None
+
+
+def _synthetic(c):
+    """A seeded Gaussian mixture: class k's samples scatter around centre k."""
+    n, f, k = c.get("n_samples", 1000), c.get("n_features", 20), c.get("n_classes", 4)
+    if k < 2 or f < 1 or n < k:
+        raise DataError(f"data=synthetic needs n_classes >= 2, n_features >= 1 and n_samples >= "
+                        f"n_classes; got n_samples={n}, n_features={f}, n_classes={k}.")
+    rng = np.random.default_rng(c.get("seed", 0))
+    centers = rng.normal(0.0, c.get("center_std", 1.0), (k, f))
+    y = rng.permutation(np.arange(n) % k)  # balanced classes in random order
+    X = centers[y] + rng.normal(0.0, c.get("cluster_std", 1.0), (n, f))
+    return X, y, None, None
+
+
+_SOURCES = {"digits": _digits, "mnist": _mnist, "csv": _csv, "npz": _npz,
+            "synthetic": _synthetic}
+
+
+# ------------------------------------------------------------------ MNIST's idx format
+
+# The third magic byte names the element type; the values are big-endian.
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path):
+    """One idx file (LeCun's MNIST format), optionally gzipped, as a numpy array.
+
+    Layout: two zero bytes, a type byte, a byte giving the number of dimensions, one
+    big-endian uint32 per dimension, then the values in C order.
+    """
+    path = Path(path)
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{path} (data.path) could not be read: {e}.") from None
+    if len(raw) < 4 or raw[0] or raw[1] or raw[2] not in _IDX_TYPES:
+        raise DataError(f"{path} is not an idx file: it should start with bytes 00 00 "
+                        f"<type> <ndim>, but starts with {raw[:4].hex(' ') or 'nothing'}.")
+    ndim, start = raw[3], 4 + 4 * raw[3]
+    if len(raw) < start:
+        raise DataError(f"{path} is truncated: its header promises {ndim} dimensions.")
+    shape = struct.unpack(f">{ndim}I", raw[4:start])
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    count = int(np.prod(shape, dtype=np.int64))
+    if len(raw) - start != count * dtype.itemsize:
+        raise DataError(f"{path} holds {len(raw) - start} bytes of data, but its header "
+                        f"says {shape} x {dtype.itemsize} bytes = {count * dtype.itemsize}; "
+                        f"the file is truncated or corrupt (download it again).")
+    return np.frombuffer(raw, dtype, count, start).reshape(shape)
+
+
+def _mnist_pair(folder, part):
+    images = read_idx(_mnist_file(folder, part, "images", "idx3"))
+    labels = read_idx(_mnist_file(folder, part, "labels", "idx1"))
+    if images.ndim < 2 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataError(f"{folder}: {part} images {images.shape} and labels {labels.shape} do "
+                        f"not match (expected (N, 28, 28) and (N,)).")
+    X = images.reshape(len(images), -1) / 255.0  # 8-bit grey levels
+    return X, _encode_labels(labels, f"{folder}/{part} labels")
+
+
+def _mnist_file(folder, part, kind, idx):
+    # Both spellings seen in the wild: train-images-idx3-ubyte and train-images.idx3-ubyte.
+    names = [f"{part}-{kind}{sep}{idx}-ubyte{gz}" for sep in "-." for gz in ("", ".gz")]
+    for name in names:
+        if (folder / name).is_file():
+            return folder / name
+    present = sorted(p.name for p in folder.iterdir())[:12]
+    raise DataError(f"data.path={str(folder)!r} holds no {names[0]} (or {names[1]}); it "
+                    f"holds {', '.join(present) or 'nothing'}. Put the four MNIST idx files "
+                    f"(train-images, train-labels, t10k-images, t10k-labels) there, or point "
+                    f"data.path at the folder that has them.")
+
+
+# ------------------------------------------------------------------ helpers
+
+def _as_dict(cfg_data):
+    if hasattr(cfg_data, "_metadata"):  # an OmegaConf node; imported lazily to keep this module light
+        from omegaconf import OmegaConf
+
+        return OmegaConf.to_container(cfg_data, resolve=True, enum_to_str=True)
+    if hasattr(cfg_data, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return {k: str(v) if hasattr(v, "value") else v for k, v in asdict(cfg_data).items()}
+    return dict(cfg_data)
+
+
+def _existing(c, want_dir=False):
+    raw = c.get("path")
+    if raw in (None, "", "???"):
+        raise DataError(f"data={c['name']} needs data.path: set data.path=... to the "
+                        f"{'folder' if want_dir else 'file'} to read.")
+    path = Path(os.path.expanduser(str(raw)))
+    kind = "folder" if want_dir else "file"
+    if not path.exists():
+        where = "" if path.is_absolute() else f" (relative to {os.getcwd()})"
+        raise DataError(f"data.path={raw!r}: no such {kind} {str(path.absolute())!r}{where}. "
+                        f"Point data.path at the {kind} to read.")
+    if want_dir and not path.is_dir():
+        raise DataError(f"data.path={raw!r} is a file; data={c['name']} wants the folder "
+                        f"holding its files.")
+    if not want_dir and path.is_dir():
+        raise DataError(f"data.path={raw!r} is a folder; data={c['name']} wants a file.")
+    return path
+
+
+def _label_column(label, header, width, path):
+    if isinstance(label, str) and not label.lstrip("-").isdigit():
+        if header is None:
+            raise DataError(f"data.label={label!r} names a column, but data.header=false; set "
+                            f"data.header=true or give the column's index (e.g. data.label=-1).")
+        names = [h.strip() for h in header]
+        if label not in names:
+            raise DataError(f"data.label={label!r} is not a column of {path}; its header has "
+                            f"{', '.join(names)}.")
+        return names.index(label)
+    index = int(label)
+    if not -width <= index < width:
+        raise DataError(f"data.label={label} is out of range: {path} has {width} columns "
+                        f"(use 0..{width - 1}, or -1 for the last).")
+    return index % width
+
+
+def _encode_labels(values, where):
+    """Class indices as int64. Whole numbers >= 0 are kept as they are; text labels
+    ('setosa', ...) are numbered in sorted order."""
+    values = np.asarray(values)
+    if values.dtype.kind in "USO":
+        if not all(_is_number(v) for v in values):
+            classes = sorted({str(v).strip() for v in values})
+            lookup = {name: i for i, name in enumerate(classes)}
+            return np.array([lookup[str(v).strip()] for v in values], dtype=np.int64)
+        values = values.astype(np.float64)
+    if values.dtype.kind == "f":
+        whole = np.isfinite(values) & (values == np.round(values))
+        if not whole.all():
+            raise DataError(f"{where}: label {values[~whole][0]} is not a class index; labels "
+                            f"must be whole numbers 0, 1, 2, ... or class names.")
+    values = values.astype(np.int64)
+    if len(values) and values.min() < 0:
+        raise DataError(f"{where}: label {values.min()} is negative; class indices start at 0.")
+    return values
+
+
+def _is_number(text):
+    try:
+        float(text)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _finite(X, path):
+    if not np.all(np.isfinite(X)):
+        row = int(np.argwhere(~np.isfinite(X))[0][0])
+        raise DataError(f"{path}: sample {row} has a missing or infinite feature value; "
+                        f"fill or drop it first.")
+    return X
+
+
+def _standardize(X, X_val):
+    """Zero mean, unit variance per feature, with statistics from the training part only."""
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    std[std == 0] = 1.0  # constant features stay constant instead of dividing by zero
+    return (X - mean) / std, (X_val - mean) / std
