@@ -191,3 +191,19 @@ def test_errors():
         rnd.uniform(1, 0)
     with pytest.raises(ValueError, match="scale >= 0"):
         rnd.normal(0, -1)
+
+
+def test_shuffles_use_their_own_stream():
+    # MXNet shuffles with numpy's generator, so a shuffle must not shift the initializer draws
+    rnd.seed(5)
+    plain = rnd.uniform(0, 1, (4,))
+    rnd.seed(5)
+    order = rnd.permutation(10)
+    assert sorted(order.tolist()) == list(range(10))
+    np.testing.assert_array_equal(rnd.uniform(0, 1, (4,)), plain)
+    rnd.seed(5)
+    np.testing.assert_array_equal(rnd.permutation(10), order)
+    snapshot = rnd.get_state()
+    first = rnd.permutation(10)
+    rnd.set_state(snapshot)
+    np.testing.assert_array_equal(rnd.permutation(10), first)

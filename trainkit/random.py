@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-__all__ = ["seed", "uniform", "normal", "get_state", "set_state"]
+__all__ = ["seed", "uniform", "normal", "permutation", "get_state", "set_state"]
 
 _NUM_STATES = 1024       # kNumRandomStates of MXNet's parallel random resource
 _SEED_MAGIC = 127        # kRandMagic: MXNet spreads the global seed with it
@@ -192,6 +192,14 @@ class _Bank:
 
 
 _bank = _Bank(0)   # a fresh MXNet process is in the state of seed(0)
+# Host-side shuffles (data iterators) use their own stream: MXNet shuffles with numpy's global
+# generator, so drawing them from the bank would shift every initializer draw that follows.
+_shuffler = np.random.Generator(np.random.PCG64(0))
+
+
+def permutation(n):
+    """A random permutation of range(n) from the shuffle stream (reset by ``seed``, not MXNet's bank)."""
+    return _shuffler.permutation(n)
 
 
 def seed(seed_state, ctx="all"):
@@ -206,13 +214,16 @@ def seed(seed_state, ctx="all"):
             "Pass an integer such as mx.random.seed(42).")
     if ctx != "all" and getattr(ctx, "device_type", "cpu") != "cpu":
         return
+    global _shuffler
     # MXNet passes the seed through a C int, so only its low 32 bits matter.
     _bank.seed(int(seed_state) % 2**32)
+    _shuffler = np.random.Generator(np.random.PCG64(int(seed_state) % 2**32))
 
 
 def get_state():
     """A picklable snapshot of the whole generator, for checkpoints."""
-    return {"version": 1, "key": _bank.key.copy(), "pos": _bank.pos.copy()}
+    return {"version": 1, "key": _bank.key.copy(), "pos": _bank.pos.copy(),
+            "shuffle": _shuffler.bit_generator.state}
 
 
 def set_state(state):
@@ -230,6 +241,8 @@ def set_state(state):
             f"(version 1, a {_NUM_STATES}x{_N} uint32 'key' and {_NUM_STATES} positions in "
             f"[0, {_N}]); got {type(state).__name__}. Pass an unmodified snapshot.")
     _bank.key, _bank.pos = key, pos
+    if "shuffle" in state:
+        _shuffler.bit_generator.state = state["shuffle"]
 
 
 def _check_request(shape, dtype, name):

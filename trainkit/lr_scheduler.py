@@ -1,0 +1,218 @@
+"""``mx.lr_scheduler``: learning rate as a function of the update count, as in MXNet 1.9.1.
+
+A scheduler is called with ``num_update``, the largest number of times any one
+weight has been updated (``Optimizer.num_update``), and returns the learning
+rate. The maths, the boundaries and the state each scheduler keeps follow MXNet
+1.9.1 exactly:
+
+* ``FactorScheduler`` and ``MultiFactorScheduler`` decay ``base_lr`` in place,
+  so an optimizer that overwrites ``base_lr`` changes where they continue from;
+  the decay happens once ``num_update`` *exceeds* a step (update ``step + 1``
+  is the first one at the lower rate).
+* ``PolyScheduler`` and ``CosineScheduler`` decay from ``base_lr_orig``, the
+  value given at construction: an optimizer's ``learning_rate`` does not change
+  their curve (it does in MXNet neither). Pass ``base_lr`` to the scheduler.
+* Warm-up ramps from ``warmup_begin_lr`` towards the ``base_lr`` given at
+  construction, for ``num_update < warmup_steps``.
+"""
+import logging
+from math import cos, pi
+
+__all__ = ["LRScheduler", "FactorScheduler", "MultiFactorScheduler", "PolyScheduler", "CosineScheduler"]
+
+
+def _check_int(value, what, cls):
+    # MXNet asserts isinstance(..., int); bool is excluded because True is not a count
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{cls}: {what} must be an int, got {type(value).__name__} {value!r}. "
+                        f"Pass a whole number of updates, e.g. {what}=100.")
+
+
+class LRScheduler:
+    """Base class: a callable ``num_update -> learning rate`` with optional warm-up.
+
+    Parameters
+    ----------
+    base_lr : float
+        The learning rate after warm-up.
+    warmup_steps : int
+        Number of updates spent warming up before the schedule starts.
+    warmup_begin_lr : float
+        The learning rate at update 0 of the warm-up.
+    warmup_mode : {'linear', 'constant'}
+        ``linear``: ``warmup_begin_lr + (base_lr - warmup_begin_lr) * num_update / warmup_steps``;
+        ``constant``: ``warmup_begin_lr`` throughout the warm-up.
+    """
+
+    def __init__(self, base_lr=0.01, warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
+        cls = type(self).__name__
+        self.base_lr = base_lr
+        _check_int(warmup_steps, "warmup_steps", cls)
+        self.warmup_steps = warmup_steps
+        self.warmup_final_lr = base_lr
+        self.warmup_begin_lr = warmup_begin_lr
+        if self.warmup_begin_lr > self.warmup_final_lr:
+            raise ValueError(f"Base lr has to be higher than warmup_begin_lr: {cls} got base_lr={base_lr} "
+                             f"and warmup_begin_lr={warmup_begin_lr}. Warm-up ramps up towards base_lr.")
+        if self.warmup_steps < 0:
+            raise ValueError(f"Warmup steps has to be positive or 0: {cls} got warmup_steps={warmup_steps}.")
+        if warmup_mode not in ("linear", "constant"):
+            raise ValueError(f"Supports only linear and constant modes of warmup: {cls} got "
+                             f"warmup_mode={warmup_mode!r}. Use 'linear' or 'constant'.")
+        self.warmup_mode = warmup_mode
+
+    def get_warmup_lr(self, num_update):
+        """The learning rate during warm-up (``num_update < warmup_steps``)."""
+        if num_update >= self.warmup_steps:
+            raise ValueError(f"get_warmup_lr({num_update}) called after the warm-up of "
+                             f"{self.warmup_steps} updates has ended.")
+        if self.warmup_mode == "linear":
+            increase = (self.warmup_final_lr - self.warmup_begin_lr) \
+                * float(num_update) / float(self.warmup_steps)
+            return self.warmup_begin_lr + increase
+        return self.warmup_begin_lr
+
+    def __call__(self, num_update):
+        """The learning rate for ``num_update``, the largest update count over all weights."""
+        raise NotImplementedError(f"{type(self).__name__} must override __call__(num_update).")
+
+
+class FactorScheduler(LRScheduler):
+    """Multiply the learning rate by ``factor`` every ``step`` updates.
+
+    ``lr = base_lr * factor ** ((num_update - 1) // step)`` after warm-up (the
+    rate changes once ``num_update`` exceeds a multiple of ``step``), but never
+    below ``stop_factor_lr``.
+    """
+
+    def __init__(self, step, factor=1, stop_factor_lr=1e-8, base_lr=0.01,
+                 warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
+        super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
+        if step < 1:
+            raise ValueError(f"Schedule step must be greater or equal than 1 round: FactorScheduler "
+                             f"got step={step}.")
+        if factor > 1.0:
+            raise ValueError(f"Factor must be no more than 1 to make lr reduce: FactorScheduler got "
+                             f"factor={factor}.")
+        self.step = step
+        self.factor = factor
+        self.stop_factor_lr = stop_factor_lr
+        self.count = 0
+
+    def __call__(self, num_update):
+        if num_update < self.warmup_steps:
+            return self.get_warmup_lr(num_update)
+        # a while loop, not an if: a resumed run may jump several steps at once
+        while num_update > self.count + self.step:
+            self.count += self.step
+            self.base_lr *= self.factor
+            if self.base_lr < self.stop_factor_lr:
+                self.base_lr = self.stop_factor_lr
+                logging.info("Update[%d]: now learning rate arrived at %0.5e, will not "
+                             "change in the future", num_update, self.base_lr)
+            else:
+                logging.info("Update[%d]: Change learning rate to %0.5e", num_update, self.base_lr)
+        return self.base_lr
+
+
+class MultiFactorScheduler(LRScheduler):
+    """Multiply the learning rate by ``factor`` each time ``num_update`` passes a step in ``step``.
+
+    ``lr = base_lr * factor ** k`` where ``k`` is the number of steps strictly
+    below ``num_update``.
+    """
+
+    def __init__(self, step, factor=1, base_lr=0.01, warmup_steps=0, warmup_begin_lr=0,
+                 warmup_mode="linear"):
+        super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
+        if not isinstance(step, (list, tuple)) or len(step) < 1:
+            raise ValueError(f"MultiFactorScheduler needs step as a non-empty list of update counts, "
+                             f"got {step!r}. For a single step use FactorScheduler or step=[n].")
+        for i, s in enumerate(step):
+            if i != 0 and step[i] <= step[i - 1]:
+                raise ValueError(f"Schedule step must be an increasing integer list: got {list(step)}.")
+            if s < 1:
+                raise ValueError(f"Schedule step must be greater or equal than 1 round: got {list(step)}.")
+        if factor > 1.0:
+            raise ValueError(f"Factor must be no more than 1 to make lr reduce: MultiFactorScheduler got "
+                             f"factor={factor}.")
+        self.step = list(step)
+        self.cur_step_ind = 0
+        self.factor = factor
+        self.count = 0
+
+    def __call__(self, num_update):
+        if num_update < self.warmup_steps:
+            return self.get_warmup_lr(num_update)
+        while self.cur_step_ind <= len(self.step) - 1:
+            if num_update > self.step[self.cur_step_ind]:
+                self.count = self.step[self.cur_step_ind]
+                self.cur_step_ind += 1
+                self.base_lr *= self.factor
+                logging.info("Update[%d]: Change learning rate to %0.5e", num_update, self.base_lr)
+            else:
+                return self.base_lr
+        return self.base_lr
+
+
+class PolyScheduler(LRScheduler):
+    """Polynomial decay to ``final_lr`` at ``max_update``.
+
+    ``lr = final_lr + (base_lr - final_lr) * (1 - (n - warmup_steps) / (max_update - warmup_steps)) ** pwr``
+    for ``warmup_steps <= n <= max_update``; after ``max_update`` the last value stays.
+    """
+
+    def __init__(self, max_update, base_lr=0.01, pwr=2, final_lr=0,
+                 warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
+        super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
+        _check_int(max_update, "max_update", "PolyScheduler")
+        if max_update < 1:
+            raise ValueError(f"maximum number of updates must be strictly positive: PolyScheduler got "
+                             f"max_update={max_update}.")
+        if max_update <= warmup_steps:
+            raise ValueError(f"PolyScheduler needs max_update > warmup_steps, got max_update={max_update} and "
+                             f"warmup_steps={warmup_steps}: the decay runs between the two.")
+        self.power = pwr
+        self.base_lr_orig = self.base_lr
+        self.max_update = max_update
+        self.final_lr = final_lr
+        self.max_steps = self.max_update - self.warmup_steps
+
+    def __call__(self, num_update):
+        if num_update < self.warmup_steps:
+            return self.get_warmup_lr(num_update)
+        if num_update <= self.max_update:
+            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * \
+                pow(1 - float(num_update - self.warmup_steps) / float(self.max_steps), self.power)
+        return self.base_lr
+
+
+class CosineScheduler(LRScheduler):
+    """Cosine decay to ``final_lr`` at ``max_update``.
+
+    ``lr = final_lr + (base_lr - final_lr) * (1 + cos(pi * (n - warmup_steps) / (max_update - warmup_steps))) / 2``
+    for ``warmup_steps <= n <= max_update``; after ``max_update`` the last value stays.
+    """
+
+    def __init__(self, max_update, base_lr=0.01, final_lr=0,
+                 warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
+        super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
+        _check_int(max_update, "max_update", "CosineScheduler")
+        if max_update < 1:
+            raise ValueError(f"maximum number of updates must be strictly positive: CosineScheduler got "
+                             f"max_update={max_update}.")
+        if max_update <= warmup_steps:
+            raise ValueError(f"CosineScheduler needs max_update > warmup_steps, got max_update={max_update} and "
+                             f"warmup_steps={warmup_steps}: the decay runs between the two.")
+        self.base_lr_orig = base_lr
+        self.max_update = max_update
+        self.final_lr = final_lr
+        self.max_steps = self.max_update - self.warmup_steps
+
+    def __call__(self, num_update):
+        if num_update < self.warmup_steps:
+            return self.get_warmup_lr(num_update)
+        if num_update <= self.max_update:
+            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * \
+                (1 + cos(pi * (num_update - self.warmup_steps) / self.max_steps)) / 2
+        return self.base_lr
