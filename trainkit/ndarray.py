@@ -268,13 +268,9 @@ def array(source_array, ctx=None, dtype=None):
 
 def _fill(maker, shape, ctx, dtype, *args):
     ctx = ctx or current_context()
-    if isinstance(shape, int):
-        shape = (shape,)
-    xp = ctx.xp
-    if ctx.device_type == "gpu":
-        with xp.cuda.Device(ctx.device_id):
-            return NDArray(getattr(xp, maker)(shape, *args, dtype=dtype or np.float32), ctx)
-    return NDArray(getattr(xp, maker)(shape, *args, dtype=dtype or np.float32), ctx)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    data = getattr(np, maker)(shape, *args, dtype=dtype or np.float32)
+    return NDArray(_to_device(data, ctx) if ctx.device_type == "gpu" else data, ctx)
 
 
 def zeros(shape, ctx=None, dtype=None, **kwargs):
