@@ -1,0 +1,1397 @@
+"""Symbols: MXNet 1.x's ``mx.sym`` graphs, held in Python and run with trainkit's ops.
+
+A Symbol is a list of output entries ``(node, index)``. A node is either a
+variable (``op is None``: data, labels, parameters, auxiliary states) or an
+operator with string attributes, exactly as MXNet stores them, so ``tojson``
+writes MXNet's files and ``load_json`` reads them.
+
+Each operator is declared once in ``_OPS``: its inputs (which of them are
+auxiliary states), its parameters with their parsers and defaults, a shape rule
+(``infer``), and how to run it (``compute``, a call into ``mx.nd``). Running a
+symbol (``eval``, and ``Module`` through ``_Plan``) calls those same ``mx.nd``
+functions, so autograd records them like any imperative code.
+
+Naming follows MXNet: an unnamed layer takes ``<hint><count>`` from the thread's
+``mx.name.NameManager`` (``fullyconnected0``; arithmetic gives ``_plus0``,
+``_mulscalar0``); inputs not given become variables ``<name>_<input>``
+(``fc1_weight``, ``softmax_label``), which carry a copy of the layer's attributes
+as MXNet's do. Graphs recorded by ``autograd.get_symbol`` become Symbols through
+``from_recorded``; their nodes replay the recorded primitives directly.
+"""
+import ast
+import builtins
+import numbers
+import warnings
+
+import numpy as np
+
+from . import autograd
+from .base import MXNetError
+from .name import NameManager
+from .symbol_json import graph_to_json, parse_graph
+
+__all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "from_recorded"]
+
+_DTYPE_TO_FLAG = {np.dtype(np.float32): 0, np.dtype(np.float64): 1, np.dtype(np.float16): 2,
+                  np.dtype(np.uint8): 3, np.dtype(np.int32): 4, np.dtype(np.int8): 5, np.dtype(np.int64): 6}
+_FLAG_TO_DTYPE = {v: k for k, v in _DTYPE_TO_FLAG.items()}
+
+
+class _ShapeError(Exception):
+    """Raised by a shape rule; the caller adds the layer's name and its input shapes."""
+
+
+# ----- graph nodes ----------------------------------------------------------------------------------
+class _Node:
+    """One graph node. ``inputs`` holds ``(node, output index, version)`` entries.
+
+    ``prim``/``pyattrs`` are set on nodes copied from a recorded autograd graph (they
+    replay the primitive with its Python attributes); ``value`` holds a recorded
+    constant and ``shape_hint`` a recorded variable's shape (used when no shape is given).
+    """
+
+    __slots__ = ("op", "name", "attrs", "inputs", "prim", "pyattrs", "value", "shape_hint", "version",
+                 "_parsed")
+
+    def __init__(self, op, name, attrs=None, inputs=None):
+        self.op = op
+        self.name = name
+        self.attrs = attrs if attrs is not None else {}
+        self.inputs = inputs if inputs is not None else []
+        self.prim = None
+        self.pyattrs = None
+        self.value = None
+        self.shape_hint = None
+        self.version = 0
+        self._parsed = None
+
+    @property
+    def is_var(self):
+        return self.op is None
+
+    def opdef(self):
+        opdef = _OPS.get(self.op)
+        if opdef is None:
+            opdef = _OPS.get(_ALIASES.get(self.op, ""))
+        return opdef
+
+    def params(self):
+        """The operator's parameters as Python values (defaults filled in), parsed once."""
+        if self._parsed is None:
+            if self.pyattrs is not None:
+                self._parsed = self.pyattrs
+            else:
+                opdef = self.opdef()
+                self._parsed = opdef.parse(self.attrs, self.name) if opdef else {}
+        return self._parsed
+
+    def num_visible(self):
+        if self.op is None:
+            return 1
+        if self.prim is not None:
+            return self.prim.n_out
+        opdef = self.opdef()
+        return len(opdef.outputs(self.params())) if opdef else 1
+
+    def num_total(self):
+        if self.op is None:
+            return 1
+        if self.prim is not None:
+            return self.prim.n_out
+        opdef = self.opdef()
+        return opdef.n_total(self.params()) if opdef else 1
+
+    def output_names(self):
+        if self.op is None:
+            return [self.name]
+        if self.prim is not None:
+            n = self.prim.n_out
+            suffixes = ["output"] if n == 1 else [f"output{i}" for i in range(n)]
+        else:
+            opdef = self.opdef()
+            suffixes = opdef.outputs(self.params()) if opdef else ["output"]
+        return [f"{self.name}_{s}" for s in suffixes]
+
+    def aux_positions(self):
+        if self.op is None or self.prim is not None:
+            return ()
+        opdef = self.opdef()
+        return opdef.aux if opdef else ()
+
+
+# ----- attribute parsing ----------------------------------------------------------------------------
+_REQUIRED = object()
+
+
+def _attr_str(value):
+    """How MXNet's frontend stores a keyword argument: ``str(value)``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return np.dtype(value).name
+    return str(value)
+
+
+def _p_bool(text):
+    if isinstance(text, (bool, np.bool_)):
+        return bool(text)
+    t = str(text).strip().lower()
+    if t in ("true", "1"):
+        return True
+    if t in ("false", "0"):
+        return False
+    raise ValueError("expected True or False")
+
+
+def _p_int(text):
+    return int(text) if isinstance(text, (int, np.integer)) else int(str(text).strip())
+
+
+def _p_float(text):
+    return float(text)
+
+
+def _p_str(text):
+    return str(text)
+
+
+def _literal(text):
+    if not isinstance(text, str):
+        return text
+    t = text.strip()
+    if t in ("None", ""):
+        return None
+    return ast.literal_eval(t)
+
+
+def _p_shape(text):
+    value = _literal(text)
+    if value is None:
+        return ()
+    if isinstance(value, numbers.Integral):
+        return (int(value),)
+    return tuple(int(v) for v in value)
+
+
+def _p_axis(text):
+    value = _literal(text)
+    if value is None or isinstance(value, numbers.Integral):
+        return value
+    return tuple(int(v) for v in value)
+
+
+def _p_opt_float(text):
+    value = _literal(text)
+    return None if value is None else float(value)
+
+
+class _OpDef:
+    """One operator: inputs, parameters, shape rule and how to run it."""
+
+    def __init__(self, name, hint, inputs, params, infer, compute, aux=(), outputs=None, n_total=None,
+                 var_init=None):
+        self.name = name
+        self.hint = hint
+        self._inputs = inputs
+        self.params = params
+        self.infer = infer
+        self.compute = compute
+        self.aux = aux
+        self._outputs = outputs
+        self._n_total = n_total
+        self.var_init = var_init
+
+    def input_names(self, p):
+        return list(self._inputs(p)) if callable(self._inputs) else list(self._inputs)
+
+    def outputs(self, p):
+        return self._outputs(p) if self._outputs else ["output"]
+
+    def n_total(self, p):
+        return self._n_total(p) if self._n_total else len(self.outputs(p))
+
+    def parse(self, attrs, layer):
+        p = {}
+        for key, (parser, default) in self.params.items():
+            if key in attrs:
+                try:
+                    p[key] = parser(attrs[key])
+                except (ValueError, SyntaxError, TypeError):
+                    raise MXNetError(f"{self.name} layer '{layer}': attribute {key}={attrs[key]!r} is not a valid "
+                                     f"{parser.__name__[3:]} value.") from None
+            elif default is _REQUIRED:
+                raise MXNetError(f"{self.name} layer '{layer}' needs the parameter {key}, e.g. "
+                                 f"mx.sym.{self.name}(..., {key}=...).")
+            else:
+                p[key] = default
+        return p
+
+
+_OPS = {}
+_ALIASES = {}
+
+
+def _register(opdef, *aliases):
+    _OPS[opdef.name] = opdef
+    for a in aliases:
+        _ALIASES[a] = opdef.name
+    return opdef
+
+
+# ----- shape rules --------------------------------------------------------------------------------
+def _prod(shape):
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+def _match(shapes, i, want, role, why):
+    have = shapes[i]
+    if have is None:
+        shapes[i] = tuple(want)
+    elif tuple(have) != tuple(want):
+        raise _ShapeError(f"{role} has shape {tuple(have)}, but {why} needs {role} of shape {tuple(want)}")
+
+
+def _same_infer(p, s):
+    return s, [s[0]]
+
+
+def _fc_infer(p, s):
+    data = s[0]
+    if data is None:
+        return s, [None]
+    nh = p["num_hidden"]
+    if p["flatten"]:
+        units, out = _prod(data[1:]), (data[0], nh)
+    else:
+        units, out = data[-1], tuple(data[:-1]) + (nh,)
+    why = f"data of shape {tuple(data)} with num_hidden={nh}"
+    _match(s, 1, (nh, units), "weight", why)
+    if len(s) > 2:
+        _match(s, 2, (nh,), "bias", f"num_hidden={nh}")
+    return s, [out]
+
+
+def _leaky_infer(p, s):
+    data = s[0]
+    if data is not None and len(s) > 1:
+        _match(s, 1, (data[1] if len(data) > 1 else 1,), "gamma", f"prelu on data of shape {tuple(data)}")
+    return s, [data]
+
+
+def _bn_infer(p, s):
+    data = s[0]
+    if data is None:
+        return s, [None] * (3 if p["output_mean_var"] else 1)
+    axis = p["axis"] % len(data)
+    c = data[axis]
+    for i, role in enumerate(("gamma", "beta", "moving_mean", "moving_var"), 1):
+        _match(s, i, (c,), role, f"data of shape {tuple(data)} with {c} channels on axis {axis}")
+    return s, [data] + ([(c,), (c,)] if p["output_mean_var"] else [])
+
+
+def _label_infer(want_of):
+    def infer(p, s):
+        data = s[0]
+        if data is None:
+            return s, [None]
+        want, out = want_of(p, tuple(data))
+        label = s[1]
+        if label is None:
+            s[1] = want
+        elif _prod(label) != _prod(want):
+            raise _ShapeError(f"label has shape {tuple(label)}, but data of shape {tuple(data)} needs labels of "
+                              f"shape {want}")
+        return s, [out]
+    return infer
+
+
+def _softmax_label(p, data):
+    if p["multi_output"]:
+        return (data[0],) + data[2:], data
+    if len(data) > 2 and not p["preserve_shape"]:
+        return (data[0],), (data[0], _prod(data[1:]))
+    return data[:-1], data
+
+
+def _flatten_infer(p, s):
+    data = s[0]
+    return s, [None if data is None else (data[0], _prod(data[1:]))]
+
+
+def _dot_infer(p, s):
+    a, b = s
+    if a is None or b is None:
+        return s, [None]
+    ta, tb = p.get("transpose_a", False), p.get("transpose_b", False)
+    if len(a) == 2 and len(b) == 2:
+        m, k1 = (a[1], a[0]) if ta else (a[0], a[1])
+        k2, n = (b[1], b[0]) if tb else (b[0], b[1])
+        if k1 != k2:
+            raise _ShapeError(f"lhs {tuple(a)} and rhs {tuple(b)} do not fit (transpose_a={ta}, transpose_b={tb}): "
+                              f"inner dimensions {k1} and {k2} differ")
+        return s, [(m, n)]
+    if a[-1] != b[0]:
+        raise _ShapeError(f"lhs {tuple(a)} and rhs {tuple(b)} do not fit: last axis of lhs {a[-1]} differs from "
+                          f"first axis of rhs {b[0]}")
+    return s, [tuple(a[:-1]) + tuple(b[1:]) or (1,)]
+
+
+def _concat_infer(p, s):
+    if any(x is None for x in s):
+        return s, [None]
+    dim = p["dim"] % len(s[0])
+    first = s[0]
+    for x in s[1:]:
+        if len(x) != len(first) or any(x[i] != first[i] for i in range(len(first)) if i != dim):
+            raise _ShapeError(f"inputs of shapes {[tuple(v) for v in s]} differ outside dim={p['dim']}")
+    out = list(first)
+    out[dim] = builtins.sum(x[dim] for x in s)
+    return s, [tuple(out)]
+
+
+def _reshape_infer(p, s):
+    if s[0] is None:
+        return s, [None]
+    from .ops.shape import _mx_shape
+    try:
+        return s, [_mx_shape(tuple(s[0]), p["shape"], p["reverse"])]
+    except MXNetError as e:
+        raise _ShapeError(str(e)) from None
+
+
+def _reduce_infer(p, s):
+    data = s[0]
+    if data is None:
+        return s, [None]
+    from .ops.reduce import _axes
+    axes = _axes(p["axis"], len(data), p["exclude"])
+    if p["keepdims"]:
+        out = tuple(1 if i in axes else n for i, n in enumerate(data))
+    else:
+        out = tuple(n for i, n in enumerate(data) if i not in axes) or (1,)
+    return s, [out]
+
+
+def _elemwise_infer(p, s):
+    a, b = s
+    if a is None and b is not None:
+        s[0] = a = b
+    elif b is None and a is not None:
+        s[1] = b = a
+    if a is not None and tuple(a) != tuple(b):
+        raise _ShapeError(f"inputs must have the same shape, got lhs {tuple(a)} and rhs {tuple(b)} (use the "
+                          "broadcast_* operators to broadcast)")
+    return s, [a]
+
+
+def _broadcast_infer(p, s):
+    a, b = s
+    if a is None or b is None:
+        return s, [None]
+    try:
+        return s, [tuple(np.broadcast_shapes(tuple(a), tuple(b)))]
+    except ValueError:
+        raise _ShapeError(f"shapes {tuple(a)} and {tuple(b)} cannot be broadcast together") from None
+
+
+def _transpose_infer(p, s):
+    data = s[0]
+    if data is None:
+        return s, [None]
+    axes = p["axes"] or tuple(reversed(range(len(data))))
+    return s, [tuple(data[a] for a in axes)]
+
+
+def _expand_dims_infer(p, s):
+    data = s[0]
+    if data is None:
+        return s, [None]
+    axis = p["axis"] % (len(data) + 1)
+    return s, [tuple(data[:axis]) + (1,) + tuple(data[axis:])]
+
+
+# ----- operators ----------------------------------------------------------------------------------
+def _nd():
+    from . import nd
+    return nd
+
+
+def _one(x):
+    return [x]
+
+
+def _fc_compute(p, xs):
+    bias = xs[2] if len(xs) > 2 else None
+    return [_nd().FullyConnected(xs[0], xs[1], bias, num_hidden=p["num_hidden"], no_bias=bias is None,
+                                 flatten=p["flatten"])]
+
+
+def _bn_compute(p, xs):
+    out = _nd().BatchNorm(*xs, eps=p["eps"], momentum=p["momentum"], fix_gamma=p["fix_gamma"],
+                          use_global_stats=p["use_global_stats"], output_mean_var=p["output_mean_var"],
+                          axis=p["axis"])
+    return list(out) if p["output_mean_var"] else [out]
+
+
+def _bn_var_init(index, var):
+    if "__init__" not in var.attrs:
+        if index == 3:
+            var.attrs["__init__"] = '["zero", {}]'
+        elif index == 4:
+            var.attrs["__init__"] = '["one", {}]'
+
+
+_register(_OpDef(
+    "FullyConnected", "fullyconnected",
+    lambda p: ["data", "weight"] + ([] if p["no_bias"] else ["bias"]),
+    {"num_hidden": (_p_int, _REQUIRED), "no_bias": (_p_bool, False), "flatten": (_p_bool, True)},
+    _fc_infer, _fc_compute))
+_register(_OpDef(
+    "Activation", "activation", ["data"], {"act_type": (_p_str, _REQUIRED)}, _same_infer,
+    lambda p, xs: [_nd().Activation(xs[0], act_type=p["act_type"])]))
+_register(_OpDef(
+    "LeakyReLU", "leakyrelu", lambda p: ["data", "gamma"] if p["act_type"] == "prelu" else ["data"],
+    {"act_type": (_p_str, "leaky"), "slope": (_p_float, 0.25), "lower_bound": (_p_float, 0.125),
+     "upper_bound": (_p_float, 0.334)},
+    _leaky_infer,
+    lambda p, xs: [_nd().LeakyReLU(xs[0], xs[1] if len(xs) > 1 else None, act_type=p["act_type"],
+                                   slope=p["slope"], lower_bound=p["lower_bound"], upper_bound=p["upper_bound"])],
+    n_total=lambda p: 2 if p["act_type"] == "rrelu" else 1))
+_register(_OpDef(
+    "Dropout", "dropout", ["data"],
+    {"p": (_p_float, 0.5), "mode": (_p_str, "training"), "axes": (_p_shape, ()), "cudnn_off": (_p_bool, False)},
+    _same_infer, lambda p, xs: [_nd().Dropout(xs[0], p=p["p"], mode=p["mode"], axes=p["axes"])],
+    n_total=lambda p: 2))
+_register(_OpDef(
+    "BatchNorm", "batchnorm", ["data", "gamma", "beta", "moving_mean", "moving_var"],
+    {"eps": (_p_float, 1e-3), "momentum": (_p_float, 0.9), "fix_gamma": (_p_bool, True),
+     "use_global_stats": (_p_bool, False), "output_mean_var": (_p_bool, False), "axis": (_p_int, 1),
+     "cudnn_off": (_p_bool, False), "min_calib_range": (_p_opt_float, None),
+     "max_calib_range": (_p_opt_float, None)},
+    _bn_infer, _bn_compute, aux=(3, 4),
+    outputs=lambda p: ["output", "mean", "var"] if p["output_mean_var"] else ["output"],
+    n_total=lambda p: 3, var_init=_bn_var_init))
+_register(_OpDef(
+    "SoftmaxOutput", "softmaxoutput", ["data", "label"],
+    {"grad_scale": (_p_float, 1.0), "ignore_label": (_p_float, -1.0), "multi_output": (_p_bool, False),
+     "use_ignore": (_p_bool, False), "preserve_shape": (_p_bool, False), "normalization": (_p_str, "null"),
+     "out_grad": (_p_bool, False), "smooth_alpha": (_p_float, 0.0)},
+    _label_infer(_softmax_label),
+    lambda p, xs: [_nd().SoftmaxOutput(xs[0], xs[1], grad_scale=p["grad_scale"], ignore_label=p["ignore_label"],
+                                       multi_output=p["multi_output"], use_ignore=p["use_ignore"],
+                                       preserve_shape=p["preserve_shape"], normalization=p["normalization"])]),
+    "Softmax")
+for _name in ("LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput"):
+    _register(_OpDef(
+        _name, _name.lower(), ["data", "label"], {"grad_scale": (_p_float, 1.0)},
+        _label_infer(lambda p, data: (data, data)),
+        (lambda fn: lambda p, xs: [getattr(_nd(), fn)(xs[0], xs[1], grad_scale=p["grad_scale"])])(_name)))
+_register(_OpDef("Flatten", "flatten", ["data"], {}, _flatten_infer, lambda p, xs: [_nd().flatten(xs[0])]),
+          "flatten")
+for _name in ("softmax", "log_softmax"):
+    _register(_OpDef(
+        _name, _name, ["data"], {"axis": (_p_int, -1), "temperature": (_p_opt_float, None)}, _same_infer,
+        (lambda fn: lambda p, xs: [getattr(_nd(), fn)(xs[0], axis=p["axis"], temperature=p["temperature"])])(_name)))
+_UNARY = ("relu", "sigmoid", "tanh", "exp", "log", "sqrt", "square", "abs", "negative", "sin", "cos", "log1p",
+          "expm1", "reciprocal", "softsign", "sign", "floor", "ceil", "round")
+for _name in _UNARY:
+    _register(_OpDef(_name, _name, ["data"], {}, _same_infer,
+                     (lambda fn: lambda p, xs: [getattr(_nd(), fn)(xs[0])])(_name)))
+_register(_OpDef("_copy", "_copy", ["data"], {}, _same_infer, lambda p, xs: [_nd().identity(xs[0])]), "identity")
+_register(_OpDef(
+    "dot", "dot", ["lhs", "rhs"], {"transpose_a": (_p_bool, False), "transpose_b": (_p_bool, False)}, _dot_infer,
+    lambda p, xs: [_nd().dot(xs[0], xs[1], transpose_a=p["transpose_a"], transpose_b=p["transpose_b"])]))
+_register(_OpDef(
+    "Concat", "concat", lambda p: [f"arg{i}" for i in range(p["num_args"])],
+    {"num_args": (_p_int, _REQUIRED), "dim": (_p_int, 1)}, _concat_infer,
+    lambda p, xs: [_nd().concat(*xs, dim=p["dim"])]), "concat")
+_register(_OpDef(
+    "Reshape", "reshape", ["data"], {"shape": (_p_shape, ()), "reverse": (_p_bool, False)}, _reshape_infer,
+    lambda p, xs: [_nd().reshape(xs[0], p["shape"], reverse=p["reverse"])]), "reshape")
+_register(_OpDef(
+    "transpose", "transpose", ["data"], {"axes": (_p_shape, ())}, _transpose_infer,
+    lambda p, xs: [_nd().transpose(xs[0], axes=p["axes"] or None)]))
+_register(_OpDef(
+    "expand_dims", "expand_dims", ["data"], {"axis": (_p_int, _REQUIRED)}, _expand_dims_infer,
+    lambda p, xs: [_nd().expand_dims(xs[0], axis=p["axis"])]))
+_register(_OpDef(
+    "clip", "clip", ["data"], {"a_min": (_p_float, _REQUIRED), "a_max": (_p_float, _REQUIRED)}, _same_infer,
+    lambda p, xs: [_nd().clip(xs[0], p["a_min"], p["a_max"])]))
+for _name in ("sum", "mean", "max", "min"):
+    _register(_OpDef(
+        _name, _name, ["data"],
+        {"axis": (_p_axis, None), "keepdims": (_p_bool, False), "exclude": (_p_bool, False)}, _reduce_infer,
+        (lambda fn: lambda p, xs: [getattr(_nd(), fn)(xs[0], axis=p["axis"], keepdims=p["keepdims"],
+                                                     exclude=p["exclude"])])(_name)))
+_ALIASES["sum_axis"] = "sum"
+# array (op) array: the elemwise_* ops need equal shapes, broadcast_* broadcast
+for _name, _hint, _fn in (("elemwise_add", "_plus", "elemwise_add"), ("elemwise_sub", "_minus", "elemwise_sub"),
+                          ("elemwise_mul", "_mul", "elemwise_mul"), ("elemwise_div", "_div", "elemwise_div")):
+    _register(_OpDef(_name, _hint, ["lhs", "rhs"], {}, _elemwise_infer,
+                     (lambda fn: lambda p, xs: [getattr(_nd(), fn)(xs[0], xs[1])])(_fn)),
+              "_" + _hint[1:].capitalize())
+_register(_OpDef("_power", "_power", ["lhs", "rhs"], {}, _elemwise_infer,
+                 lambda p, xs: [_nd().broadcast_power(xs[0], xs[1])]), "_Power")
+for _name in ("broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div", "broadcast_power",
+              "broadcast_maximum", "broadcast_minimum"):
+    _register(_OpDef(_name, _name, ["lhs", "rhs"], {}, _broadcast_infer,
+                     (lambda fn: lambda p, xs: [getattr(_nd(), fn)(xs[0], xs[1])])(_name)))
+
+
+def _scalar_compute(prim_name):
+    def compute(p, xs):
+        from .ndarray import apply
+        from .ops.core import REGISTRY
+        return [apply(REGISTRY[prim_name], xs[0], scalar=p["scalar"])]
+    return compute
+
+
+for _name, _hint, _legacy in (("_plus_scalar", "_plusscalar", "_PlusScalar"),
+                              ("_minus_scalar", "_minusscalar", "_MinusScalar"),
+                              ("_rminus_scalar", "_rminusscalar", "_RMinusScalar"),
+                              ("_mul_scalar", "_mulscalar", "_MulScalar"),
+                              ("_div_scalar", "_divscalar", "_DivScalar"),
+                              ("_rdiv_scalar", "_rdivscalar", "_RDivScalar"),
+                              ("_power_scalar", "_powerscalar", "_PowerScalar"),
+                              ("_rpower_scalar", "_rpowerscalar", "_RPowerScalar"),
+                              ("_maximum_scalar", "_maximumscalar", "_MaximumScalar"),
+                              ("_minimum_scalar", "_minimumscalar", "_MinimumScalar")):
+    _register(_OpDef(_name, _hint, ["data"], {"scalar": (_p_float, _REQUIRED)}, _same_infer,
+                     _scalar_compute(_name)), _legacy)
+
+
+# ----- making symbols -----------------------------------------------------------------------------
+def _create(op, inputs, params, name=None, attr=None, hint=None):
+    """A new operator node fed by ``inputs`` (role -> Symbol or None), as MXNet's compose does."""
+    opdef = _OPS[op]
+    attrs = {}
+    for k, v in params.items():
+        if v is None:
+            continue
+        if k not in opdef.params and not (k.startswith("__") and k.endswith("__")):
+            raise TypeError(f"mx.sym.{op} got an unexpected argument {k!r}; its parameters are "
+                            f"{sorted(opdef.params) or 'none'}.")
+        attrs[k] = _attr_str(v)
+    if attr:
+        attrs.update({str(k): str(v) for k, v in attr.items()})
+    name = NameManager.current.get(name, hint or opdef.hint)
+    p = opdef.parse(attrs, name)
+    roles = opdef.input_names(p)
+    extra = [r for r, s in inputs.items() if s is not None and r not in roles]
+    if extra:
+        raise TypeError(f"mx.sym.{op} layer '{name}' got input(s) {extra} it does not take; its inputs are {roles}.")
+    node = _Node(op, name, attrs)
+    for i, role in enumerate(roles):
+        sym = inputs.get(role)
+        if sym is None:
+            src, idx = _Node(None, f"{name}_{role}", dict(attrs)), 0
+        else:
+            if not isinstance(sym, Symbol):
+                raise TypeError(f"mx.sym.{op} layer '{name}': input {role} must be a Symbol, got "
+                                f"{type(sym).__name__}.")
+            src, idx = sym._single(f"input {role!r} of layer '{name}'")
+        version = 0
+        if src.op is None:
+            if opdef.var_init is not None:
+                opdef.var_init(i, src)
+            if i in opdef.aux:
+                src.version += 1
+            version = src.version
+        node.inputs.append((src, idx, version))
+    node._parsed = p
+    return Symbol([(node, i) for i in range(len(opdef.outputs(p)))])
+
+
+def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None, init=None, stype=None,
+             **kwargs):
+    """A named input: data, label or parameter. ``shape``/``init``/... are stored as ``__shape__``-style attrs."""
+    if not isinstance(name, str):
+        raise TypeError("Expect a string for variable `name`")
+    attrs = {str(k): str(v) for k, v in (attr or {}).items()}
+    if shape is not None:
+        attrs["__shape__"] = str(shape)
+    if lr_mult is not None:
+        attrs["__lr_mult__"] = str(lr_mult)
+    if wd_mult is not None:
+        attrs["__wd_mult__"] = str(wd_mult)
+    if dtype is not None:
+        attrs["__dtype__"] = str(_DTYPE_TO_FLAG[np.dtype(dtype)])
+    if init is not None:
+        attrs["__init__"] = init if isinstance(init, str) else init.dumps()
+    if stype is not None:
+        attrs["__storage_type__"] = str({"default": 0, "row_sparse": 1, "csr": 2}[stype])
+    for k, v in kwargs.items():
+        if k.startswith("__") and k.endswith("__"):
+            attrs[k] = str(v)
+        else:
+            raise ValueError(f"Attribute name={k} is not supported. Additional attributes must start and end with "
+                             "double underscores, e.g, __yourattr__")
+    return Symbol([(_Node(None, name, attrs), 0)])
+
+
+var = Variable
+
+
+def Group(symbols):
+    """One symbol whose outputs are the outputs of ``symbols``, in order."""
+    outputs = []
+    for s in symbols:
+        if not isinstance(s, Symbol):
+            raise TypeError(f"Group expects a list of Symbols, got a {type(s).__name__}.")
+        outputs.extend(s._outputs)
+    if not outputs:
+        raise ValueError("Group needs at least one symbol.")
+    return Symbol(outputs)
+
+
+def _layer(op, roles):
+    """A symbol function whose leading positional arguments are the op's inputs."""
+    def make(*args, name=None, attr=None, **kwargs):
+        if len(args) > len(roles):
+            raise TypeError(f"mx.sym.{op} takes at most {len(roles)} input symbols ({roles}), got {len(args)}.")
+        inputs = dict(zip(roles, args))
+        for role in roles:
+            if role in kwargs:
+                inputs[role] = kwargs.pop(role)
+        return _create(op, inputs, kwargs, name, attr)
+    make.__name__ = make.__qualname__ = op
+    make.__doc__ = f"MXNet's ``{op}`` operator as a symbol (inputs {roles}); unnamed inputs become variables."
+    return make
+
+
+def FullyConnected(data=None, weight=None, bias=None, num_hidden=None, no_bias=None, flatten=None, name=None,
+                   attr=None, **kwargs):
+    """``data · weightᵀ + bias``, weight ``(num_hidden, units)``; missing ones become ``NAME_weight``/``NAME_bias``."""
+    return _create("FullyConnected", {"data": data, "weight": weight, "bias": bias},
+                   dict(num_hidden=num_hidden, no_bias=no_bias, flatten=flatten, **kwargs), name, attr)
+
+
+def Activation(data=None, act_type=None, name=None, attr=None, **kwargs):
+    return _create("Activation", {"data": data}, dict(act_type=act_type, **kwargs), name, attr)
+
+
+def LeakyReLU(data=None, gamma=None, act_type=None, slope=None, lower_bound=None, upper_bound=None, name=None,
+              attr=None, **kwargs):
+    """leaky/elu/selu/rrelu, or ``prelu`` with a learnable per-channel ``NAME_gamma``."""
+    return _create("LeakyReLU", {"data": data, "gamma": gamma},
+                   dict(act_type=act_type, slope=slope, lower_bound=lower_bound, upper_bound=upper_bound, **kwargs),
+                   name, attr)
+
+
+def Dropout(data=None, p=None, mode=None, axes=None, cudnn_off=None, name=None, attr=None, **kwargs):
+    return _create("Dropout", {"data": data}, dict(p=p, mode=mode, axes=axes, cudnn_off=cudnn_off, **kwargs),
+                   name, attr)
+
+
+def BatchNorm(data=None, gamma=None, beta=None, moving_mean=None, moving_var=None, eps=None, momentum=None,
+              fix_gamma=None, use_global_stats=None, output_mean_var=None, axis=None, cudnn_off=None, name=None,
+              attr=None, **kwargs):
+    """Arguments ``NAME_gamma``/``NAME_beta``; auxiliary states ``NAME_moving_mean`` (initialized to zero)
+    and ``NAME_moving_var`` (one)."""
+    return _create("BatchNorm", {"data": data, "gamma": gamma, "beta": beta, "moving_mean": moving_mean,
+                                 "moving_var": moving_var},
+                   dict(eps=eps, momentum=momentum, fix_gamma=fix_gamma, use_global_stats=use_global_stats,
+                        output_mean_var=output_mean_var, axis=axis, cudnn_off=cudnn_off, **kwargs), name, attr)
+
+
+def SoftmaxOutput(data=None, label=None, name=None, attr=None, **kwargs):
+    """Softmax forward, cross-entropy gradient; its label variable is ``NAME_label`` (``softmax_label``)."""
+    return _create("SoftmaxOutput", {"data": data, "label": label}, kwargs, name, attr)
+
+
+def Softmax(data=None, label=None, name=None, attr=None, **kwargs):
+    """Deprecated MXNet alias of SoftmaxOutput (auto-named ``softmax<k>``)."""
+    return _create("SoftmaxOutput", {"data": data, "label": label}, kwargs, name, attr, hint="softmax")
+
+
+def LinearRegressionOutput(data=None, label=None, grad_scale=None, name=None, attr=None, **kwargs):
+    return _create("LinearRegressionOutput", {"data": data, "label": label}, dict(grad_scale=grad_scale, **kwargs),
+                   name, attr)
+
+
+def LogisticRegressionOutput(data=None, label=None, grad_scale=None, name=None, attr=None, **kwargs):
+    return _create("LogisticRegressionOutput", {"data": data, "label": label},
+                   dict(grad_scale=grad_scale, **kwargs), name, attr)
+
+
+def MAERegressionOutput(data=None, label=None, grad_scale=None, name=None, attr=None, **kwargs):
+    return _create("MAERegressionOutput", {"data": data, "label": label}, dict(grad_scale=grad_scale, **kwargs),
+                   name, attr)
+
+
+def Flatten(data=None, name=None, attr=None, **kwargs):
+    return _create("Flatten", {"data": data}, kwargs, name, attr)
+
+
+flatten = Flatten
+
+
+def concat(*data, dim=None, num_args=None, name=None, attr=None, **kwargs):
+    """Join symbols along ``dim`` (default 1); ``num_args`` is filled in as MXNet's frontend does."""
+    if len(data) == 1 and isinstance(data[0], (list, tuple)):
+        data = tuple(data[0])
+    if num_args is not None and num_args != len(data):
+        raise ValueError(f"concat: num_args={num_args} but {len(data)} symbols were given.")
+    return _create("Concat", {f"arg{i}": d for i, d in enumerate(data)},
+                   dict(num_args=len(data), dim=dim, **kwargs), name, attr)
+
+
+Concat = concat
+
+
+def reshape(data=None, shape=None, reverse=None, name=None, attr=None, **kwargs):
+    return _create("Reshape", {"data": data}, dict(shape=shape, reverse=reverse, **kwargs), name, attr)
+
+
+Reshape = reshape
+
+
+def dot(lhs=None, rhs=None, transpose_a=None, transpose_b=None, name=None, attr=None, **kwargs):
+    return _create("dot", {"lhs": lhs, "rhs": rhs}, dict(transpose_a=transpose_a, transpose_b=transpose_b, **kwargs),
+                   name, attr)
+
+
+def _reducer(op):
+    def reduce(data=None, axis=None, keepdims=None, exclude=None, name=None, attr=None, **kwargs):
+        return _create(op, {"data": data}, dict(axis=axis, keepdims=keepdims, exclude=exclude, **kwargs), name, attr)
+    reduce.__name__ = reduce.__qualname__ = op
+    return reduce
+
+
+sum = _reducer("sum")  # noqa: A001 - MXNet's names
+mean = _reducer("mean")
+max = _reducer("max")  # noqa: A001
+min = _reducer("min")  # noqa: A001
+
+
+def softmax(data=None, axis=None, temperature=None, name=None, attr=None, **kwargs):
+    return _create("softmax", {"data": data}, dict(axis=axis, temperature=temperature, **kwargs), name, attr)
+
+
+def log_softmax(data=None, axis=None, temperature=None, name=None, attr=None, **kwargs):
+    return _create("log_softmax", {"data": data}, dict(axis=axis, temperature=temperature, **kwargs), name, attr)
+
+
+def transpose(data=None, axes=None, name=None, attr=None, **kwargs):
+    return _create("transpose", {"data": data}, dict(axes=axes, **kwargs), name, attr)
+
+
+def expand_dims(data=None, axis=None, name=None, attr=None, **kwargs):
+    return _create("expand_dims", {"data": data}, dict(axis=axis, **kwargs), name, attr)
+
+
+def clip(data=None, a_min=None, a_max=None, name=None, attr=None, **kwargs):
+    return _create("clip", {"data": data}, dict(a_min=a_min, a_max=a_max, **kwargs), name, attr)
+
+
+for _name in _UNARY + ("_copy",):
+    globals()[_name] = _layer(_name, ["data"])
+identity = globals()["_copy"]
+for _name in ("elemwise_add", "elemwise_sub", "elemwise_mul", "elemwise_div", "broadcast_add", "broadcast_sub",
+              "broadcast_mul", "broadcast_div", "broadcast_power", "broadcast_maximum", "broadcast_minimum"):
+    globals()[_name] = _layer(_name, ["lhs", "rhs"])
+broadcast_plus, broadcast_minus = broadcast_add, broadcast_sub  # noqa: F821 - defined just above
+
+
+# ----- the Symbol -----------------------------------------------------------------------------------
+def _scalar_value(x):
+    return x.item() if isinstance(x, np.generic) else x
+
+
+class Symbol:
+    """A graph with one or more outputs (MXNet's ``mx.sym.Symbol``)."""
+
+    __slots__ = ("_outputs", "_topo_cache", "_plan_cache")
+
+    def __init__(self, outputs):
+        self._outputs = list(outputs)
+        self._topo_cache = None
+        self._plan_cache = None
+
+    # ----- structure ---------------------------------------------------------------------------
+    def _single(self, what):
+        if len(self._outputs) != 1:
+            raise MXNetError(f"{what} must be a single-output symbol, but this symbol has {len(self._outputs)} "
+                             f"outputs {self.list_outputs()}: pick one with sym[i] or sym['name'].")
+        return self._outputs[0]
+
+    def _topo(self):
+        """Every node the outputs depend on, each after its inputs (MXNet's DFS post-order)."""
+        if self._topo_cache is None:
+            order, seen = [], set()
+            for head, _ in self._outputs:
+                if id(head) in seen:
+                    continue
+                seen.add(id(head))
+                stack = [(head, iter(head.inputs))]
+                while stack:
+                    node, it = stack[-1]
+                    for src, _, _ in it:
+                        if id(src) not in seen:
+                            seen.add(id(src))
+                            stack.append((src, iter(src.inputs)))
+                            break
+                    else:
+                        stack.pop()
+                        order.append(node)
+            self._topo_cache = order
+        return self._topo_cache
+
+    def _aux_ids(self):
+        aux = set()
+        for node in self._topo():
+            for i in node.aux_positions():
+                if i < len(node.inputs) and node.inputs[i][0].op is None:
+                    aux.add(id(node.inputs[i][0]))
+        return aux
+
+    @property
+    def name(self):
+        """The head node's name (None for a group of several outputs)."""
+        if len(self._outputs) != 1:
+            return None
+        return self._outputs[0][0].name
+
+    def __repr__(self):
+        if len(self._outputs) == 1:
+            return f"<Symbol {self.name}>"
+        return f"<Symbol group [{', '.join(s.name for s in self)}]>"
+
+    def __len__(self):
+        return len(self._outputs)
+
+    def __iter__(self):
+        return (Symbol([o]) for o in self._outputs)
+
+    def __getitem__(self, index):
+        if isinstance(index, str):
+            names = self.list_outputs()
+            hits = [i for i, n in enumerate(names) if n == index]
+            if len(hits) != 1:
+                raise ValueError(f"There are {len(hits)} outputs named {index!r}; the outputs are {names}.")
+            index = hits[0]
+        if isinstance(index, slice):
+            return Symbol(self._outputs[index])
+        if not -len(self._outputs) <= index < len(self._outputs):
+            raise IndexError(f"Symbol output index {index} out of range: it has {len(self._outputs)} outputs.")
+        return Symbol([self._outputs[index]])
+
+    def list_arguments(self):
+        """Argument names (data, labels, parameters) in MXNet's order; auxiliary states excluded."""
+        aux = self._aux_ids()
+        return [n.name for n in self._topo() if n.op is None and id(n) not in aux]
+
+    def list_auxiliary_states(self):
+        aux = self._aux_ids()
+        return [n.name for n in self._topo() if n.op is None and id(n) in aux]
+
+    def list_inputs(self):
+        return [n.name for n in self._topo() if n.op is None]
+
+    def list_outputs(self):
+        return [node.output_names()[idx] for node, idx in self._outputs]
+
+    def get_internals(self):
+        """A group of every node's outputs, in graph order (index it by output name)."""
+        outs = []
+        for node in self._topo():
+            outs.extend((node, i) for i in range(node.num_visible()))
+        return Symbol(outs)
+
+    def get_children(self):
+        """The inputs of the head node as one group, or None for a variable."""
+        node, _ = self._single("get_children")
+        if not node.inputs:
+            return None
+        return Symbol([(src, idx) for src, idx, _ in node.inputs])
+
+    # ----- attributes --------------------------------------------------------------------------
+    def attr(self, key):
+        node, _ = self._single("attr")
+        return node.attrs.get(key)
+
+    def list_attr(self, recursive=False):
+        if recursive:
+            raise DeprecationWarning("Symbol.list_attr with recursive=True has been deprecated. "
+                                     "Please use attr_dict instead.")
+        node, _ = self._single("list_attr")
+        return dict(node.attrs)
+
+    def attr_dict(self):
+        """``{node name: {attr: string}}`` for every node that has attributes (``__init__``, ``num_hidden``, ...)."""
+        return {n.name: dict(n.attrs) for n in self._topo() if n.attrs}
+
+    def _set_attr(self, **kwargs):
+        node, _ = self._single("_set_attr")
+        for k, v in kwargs.items():
+            if not isinstance(v, str):
+                raise ValueError("Set Attr only accepts string values")
+            node.attrs[k] = v
+        node._parsed = None
+        self._plan_cache = None
+
+    # ----- shapes and types --------------------------------------------------------------------
+    def infer_shape(self, *args, **kwargs):
+        """``(arg_shapes, out_shapes, aux_shapes)`` from some input shapes, in list order.
+
+        Parameter shapes follow from data shapes. Returns ``(None, None, None)`` with
+        a warning when some shape cannot be decided; a shape that does not fit
+        raises ``MXNetError`` naming the layer and the shapes.
+        """
+        arg, out, aux = self._infer_shape(args, kwargs)
+        if any(s is None for s in arg + out + aux):
+            unknown = [f"{n}: {s}" for n, s in zip(self.list_arguments(), arg) if s is None]
+            warnings.warn("Cannot decide shape for the following arguments (0s in shape means unknown dimensions). "
+                          "Consider providing them as input:\n\t" + "\n\t".join(unknown[:10]), stacklevel=2)
+            return None, None, None
+        return arg, out, aux
+
+    def infer_shape_partial(self, *args, **kwargs):
+        """Like infer_shape, with ``()`` for shapes that cannot be decided."""
+        arg, out, aux = self._infer_shape(args, kwargs)
+        fix = lambda shapes: [() if s is None else s for s in shapes]  # noqa: E731
+        return fix(arg), fix(out), fix(aux)
+
+    def _infer_shape(self, args, kwargs):
+        topo = self._topo()
+        arg_names = self.list_arguments()
+        known = {}
+        if args:
+            if kwargs:
+                raise ValueError("infer_shape takes positional shapes or keyword shapes, not both.")
+            if len(args) > len(arg_names):
+                raise ValueError(f"infer_shape got {len(args)} positional shapes for {len(arg_names)} arguments "
+                                 f"{arg_names}.")
+            known = {n: s for n, s in zip(arg_names, args) if s is not None}
+        else:
+            inputs = set(self.list_inputs())
+            for k, v in kwargs.items():
+                if k not in inputs:
+                    raise MXNetError(f"infer_shape got a shape for {k!r}, which is not an input of this symbol; its "
+                                     f"inputs are {sorted(inputs)}.")
+                if v is not None:
+                    known[k] = v
+        shapes = self._shape_pass(topo, {k: tuple(int(d) for d in v) for k, v in known.items()})
+        aux = self._aux_ids()
+        arg = [shapes.get((id(n), 0)) for n in topo if n.op is None and id(n) not in aux]
+        auxs = [shapes.get((id(n), 0)) for n in topo if n.op is None and id(n) in aux]
+        out = [shapes.get((id(n), i)) for n, i in self._outputs]
+        return arg, out, auxs
+
+    def _shape_pass(self, topo, known):
+        shapes = {}
+        for n in topo:
+            if n.op is not None:
+                continue
+            s = known.get(n.name)
+            if s is None and "__shape__" in n.attrs:
+                hinted = _p_shape(n.attrs["__shape__"])
+                if hinted and 0 not in hinted:
+                    s = hinted
+            if s is None and n.value is not None:
+                s = tuple(n.value.shape)
+            if s is None and n.shape_hint is not None:
+                s = n.shape_hint
+            if s is not None:
+                shapes[(id(n), 0)] = tuple(s)
+        for _ in range(3):  # a later layer can fix a shared variable's shape; a few passes settle it
+            changed = False
+            for n in topo:
+                if n.op is None:
+                    continue
+                ins = [shapes.get((id(src), idx)) for src, idx, _ in n.inputs]
+                try:
+                    new_ins, outs = self._infer_node(n, list(ins))
+                except _ShapeError as e:
+                    raise MXNetError(_shape_message(n, ins, str(e))) from None
+                for (src, idx, _), old, new in zip(n.inputs, ins, new_ins):
+                    if old is None and new is not None and src.op is None:
+                        shapes[(id(src), idx)] = tuple(new)
+                        changed = True
+                for i, o in enumerate(outs):
+                    if o is not None and shapes.get((id(n), i)) != tuple(o):
+                        shapes[(id(n), i)] = tuple(o)
+                        changed = True
+            if not changed:
+                break
+        return shapes
+
+    @staticmethod
+    def _infer_node(node, ins):
+        if node.prim is not None:
+            if all(s is not None for s in ins) and node.prim.forward is not None:
+                zeros = [np.zeros(s, np.float32) for s in ins]
+                out = node.prim.forward(*zeros, **node.pyattrs)
+                outs = [out] if node.prim.n_out == 1 else list(out)
+                return ins, [o.shape for o in outs]
+            return ins, [None] * node.prim.n_out
+        opdef = node.opdef()
+        if opdef is None:
+            return ins, [None] * node.num_visible()
+        return opdef.infer(node.params(), ins)
+
+    def infer_type(self, *args, **kwargs):
+        """``(arg_types, out_types, aux_types)``: float32 unless a type is given or set with ``dtype=``."""
+        arg_names = self.list_arguments()
+        given = dict(zip(arg_names, args)) if args else dict(kwargs)
+        nodes = {n.name: n for n in self._topo() if n.op is None}
+
+        def dtype_of(name):
+            if given.get(name) is not None:
+                return np.dtype(given[name]).type
+            flag = nodes[name].attrs.get("__dtype__")
+            return _FLAG_TO_DTYPE[int(flag)].type if flag is not None else np.float32
+        out_type = np.dtype(given[arg_names[0]]).type if arg_names and given.get(arg_names[0]) else np.float32
+        return ([dtype_of(n) for n in arg_names], [out_type] * len(self._outputs),
+                [dtype_of(n) for n in self.list_auxiliary_states()])
+
+    # ----- files -------------------------------------------------------------------------------
+    def tojson(self, remove_amp_cast=True):
+        """MXNet's JSON text for this graph (the ``*-symbol.json`` file format)."""
+        topo = self._topo()
+        index = {id(n): i for i, n in enumerate(topo)}
+        nodes, row_ptr = [], [0]
+        for n in topo:
+            nodes.append({"op": "null" if n.op is None else n.op, "name": n.name, "attrs": n.attrs,
+                          "inputs": [[index[id(src)], idx, ver] for src, idx, ver in n.inputs]})
+            row_ptr.append(row_ptr[-1] + n.num_total())
+        arg_nodes = [i for i, n in enumerate(topo) if n.op is None]
+        heads = [[index[id(n)], i, 0] for n, i in self._outputs]
+        return graph_to_json(nodes, arg_nodes, row_ptr, heads)
+
+    def save(self, fname, remove_amp_cast=True):
+        with open(fname, "w") as f:
+            f.write(self.tojson())
+
+    def __getstate__(self):
+        return {"json": self.tojson()}
+
+    def __setstate__(self, state):
+        other = load_json(state["json"])
+        self._outputs = other._outputs
+        self._topo_cache = None
+        self._plan_cache = None
+
+    def __copy__(self):
+        return Symbol(self._outputs)
+
+    def __deepcopy__(self, memo):
+        clones = {}
+        for n in self._topo():
+            c = _Node(n.op, n.name, dict(n.attrs), [(clones[id(s)], i, v) for s, i, v in n.inputs])
+            c.prim, c.pyattrs, c.value, c.shape_hint, c.version = n.prim, n.pyattrs, n.value, n.shape_hint, n.version
+            clones[id(n)] = c
+        return Symbol([(clones[id(n)], i) for n, i in self._outputs])
+
+    copy = __copy__
+
+    # ----- running -----------------------------------------------------------------------------
+    def _plan(self):
+        if self._plan_cache is None:
+            self._plan_cache = _Plan(self)
+        return self._plan_cache
+
+    def eval(self, ctx=None, **kwargs):
+        """Run the graph on ``name=array`` inputs (auxiliary states too); returns a list of NDArrays.
+
+        As in MXNet this is a prediction-mode forward (Dropout off, BatchNorm on
+        its moving statistics). Unlike MXNet, it keeps autograd's recording flag, so
+        inside ``autograd.record()`` the result can be differentiated.
+        """
+        plan = self._plan()
+        feed = plan.feed(kwargs, ctx)
+        with autograd._Saved(training=False):
+            return plan.run(feed)
+
+    # ----- operators -------------------------------------------------------------------------------
+    def _binary(self, other, op, hint, scalar_op, scalar_hint, reflected=False):
+        if isinstance(other, Symbol):
+            lhs, rhs = (other, self) if reflected else (self, other)
+            return _create(op, {"lhs": lhs, "rhs": rhs}, {}, hint=hint)
+        if isinstance(other, numbers.Number):
+            return _create(scalar_op, {"data": self}, {"scalar": _scalar_value(other)}, hint=scalar_hint)
+        raise TypeError(f"type {type(other).__name__} not supported: Symbol arithmetic takes Symbols and numbers.")
+
+    def __add__(self, other):
+        return self._binary(other, "elemwise_add", "_plus", "_plus_scalar", "_plusscalar")
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return self._binary(other, "elemwise_sub", "_minus", "_minus_scalar", "_minusscalar")
+
+    def __rsub__(self, other):
+        return self._binary(other, "elemwise_sub", "_minus", "_rminus_scalar", "_rminusscalar", reflected=True)
+
+    def __mul__(self, other):
+        return self._binary(other, "elemwise_mul", "_mul", "_mul_scalar", "_mulscalar")
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        return self._binary(other, "elemwise_div", "_div", "_div_scalar", "_divscalar")
+
+    def __rtruediv__(self, other):
+        return self._binary(other, "elemwise_div", "_div", "_rdiv_scalar", "_rdivscalar", reflected=True)
+
+    def __pow__(self, other):
+        return self._binary(other, "_power", "_power", "_power_scalar", "_powerscalar")
+
+    def __rpow__(self, other):
+        return self._binary(other, "_power", "_power", "_rpower_scalar", "_rpowerscalar", reflected=True)
+
+    def __neg__(self):
+        return self.__mul__(-1.0)
+
+    # fluent methods, as MXNet's Symbol has them
+    def reshape(self, shape, **kwargs):
+        return reshape(self, shape=shape, **kwargs)
+
+    def flatten(self, **kwargs):
+        return Flatten(self, **kwargs)
+
+    def sum(self, *args, **kwargs):
+        return sum(self, *args, **kwargs)
+
+    def mean(self, *args, **kwargs):
+        return mean(self, *args, **kwargs)
+
+    def softmax(self, *args, **kwargs):
+        return softmax(self, *args, **kwargs)
+
+    def log_softmax(self, *args, **kwargs):
+        return log_softmax(self, *args, **kwargs)
+
+    def dot(self, other, **kwargs):
+        return dot(self, other, **kwargs)
+
+    def transpose(self, axes=None, **kwargs):
+        return transpose(self, axes=axes, **kwargs)
+
+    def expand_dims(self, axis, **kwargs):
+        return expand_dims(self, axis=axis, **kwargs)
+
+
+for _name in ("exp", "log", "relu", "sigmoid", "tanh", "sqrt", "square", "abs"):
+    setattr(Symbol, _name, (lambda fn: lambda self, **kw: globals()[fn](self, **kw))(_name))
+
+
+def _shape_message(node, ins, detail):
+    roles = None
+    opdef = node.opdef()
+    if opdef is not None:
+        try:
+            roles = opdef.input_names(node.params())
+        except MXNetError:
+            roles = None
+    parts = []
+    for i, ((src, idx, _), shape) in enumerate(zip(node.inputs, ins)):
+        role = roles[i] if roles and i < len(roles) else f"input{i}"
+        label = src.name if src.op is None else src.output_names()[idx]
+        parts.append(f"{role} '{label}' {tuple(shape) if shape is not None else 'unknown'}")
+    return (f"Shape inconsistent in layer '{node.name}' ({node.op}): {detail}. Its inputs: {', '.join(parts)}. "
+            "Fix the shape passed for the data, or leave parameter shapes out so they are inferred from the data.")
+
+
+# ----- running a graph ------------------------------------------------------------------------------
+class _Plan:
+    """A symbol compiled for repeated runs: a flat list of values and the steps that fill it.
+
+    Variables take the first slots, in ``list_inputs`` order; each step calls an
+    operator on some slots and writes its outputs to the next ones. Module builds
+    one per symbol and feeds it every batch.
+    """
+
+    def __init__(self, symbol):
+        topo = symbol._topo()
+        self.var_nodes = [n for n in topo if n.op is None]
+        self.var_names = [n.name for n in self.var_nodes]
+        slot = {(id(n), 0): i for i, n in enumerate(self.var_nodes)}
+        self.steps = []
+        nslots = len(self.var_nodes)
+        for n in topo:
+            if n.op is None:
+                continue
+            ins = [slot.get((id(src), idx)) for src, idx, _ in n.inputs]
+            if any(i is None for i in ins):
+                bad = [src.name for (src, idx, _), i in zip(n.inputs, ins) if i is None]
+                raise MXNetError(f"layer '{n.name}' reads a hidden output of {bad}, which trainkit does not compute.")
+            nvis = n.num_visible()
+            for i in range(nvis):
+                slot[(id(n), i)] = nslots + i
+            self.steps.append((_compute_fn(n), ins, nslots, nvis))
+            nslots += nvis
+        self.nslots = nslots
+        self.heads = []
+        for n, i in symbol._outputs:
+            if (id(n), i) not in slot:
+                raise MXNetError(f"output {i} of '{n.name}' is hidden (MXNet does not expose it either).")
+            self.heads.append(slot[(id(n), i)])
+        self.positions = {}
+        for i, name in enumerate(self.var_names):
+            self.positions.setdefault(name, []).append(i)
+
+    def constants(self, ctx=None):
+        """The feed list with recorded constants filled in and the other slots None."""
+        from .ndarray import NDArray, array
+        feed = [None] * len(self.var_nodes)
+        for i, n in enumerate(self.var_nodes):
+            if n.value is not None:
+                feed[i] = array(n.value, ctx, n.value.dtype) if ctx is not None else NDArray(n.value)
+        return feed
+
+    def feed(self, arrays, ctx=None):
+        """A feed list from ``{name: array}``; every variable must be given (recorded constants excepted)."""
+        from .ndarray import NDArray, array
+        feed = self.constants(ctx)
+        unknown = [k for k in arrays if k not in self.positions]
+        if unknown:
+            raise MXNetError(f"eval got values for {unknown}, which are not inputs of this symbol; its inputs are "
+                             f"{list(self.positions)}.")
+        for name, value in arrays.items():
+            if not isinstance(value, NDArray):
+                value = array(value, ctx)
+            for i in self.positions[name]:
+                feed[i] = value
+        missing = [self.var_names[i] for i, v in enumerate(feed) if v is None]
+        if missing:
+            raise MXNetError(f"eval needs a value for every input; missing {sorted(set(missing))}. Pass them as "
+                             "keyword arguments, e.g. sym.eval(data=mx.nd.ones((2, 3)), ...).")
+        return feed
+
+    def run(self, feed):
+        vals = feed + [None] * (self.nslots - len(feed))
+        for fn, ins, first, n in self.steps:
+            outs = fn([vals[i] for i in ins])
+            vals[first:first + n] = outs
+        return [vals[h] for h in self.heads]
+
+
+def _compute_fn(node):
+    if node.prim is not None:
+        prim, pyattrs = node.prim, node.pyattrs
+        if prim.forward is None:
+            def unsupported(xs):
+                raise MXNetError(f"node '{node.name}' is the custom autograd.Function {prim.name}; a symbol cannot "
+                                 "replay it (its forward is Python code that was not recorded).")
+            return unsupported
+        from .ndarray import apply
+
+        def replay(xs):
+            out = apply(prim, *xs, **pyattrs)
+            return [out] if prim.n_out == 1 else list(out)
+        return replay
+    opdef = node.opdef()
+    if opdef is None:
+        from .ops.core import REGISTRY
+        prim = REGISTRY.get(node.op)
+        if prim is None:
+            def missing(xs):
+                raise MXNetError(f"operator {node.op!r} (layer '{node.name}') is not supported by trainkit; the "
+                                 f"supported operators are {sorted(_OPS)}.")
+            return missing
+        from .ndarray import apply
+        pyattrs = {k: _literal(v) for k, v in node.attrs.items() if not k.startswith("__")}
+
+        def generic(xs):
+            out = apply(prim, *xs, **pyattrs)
+            return [out] if prim.n_out == 1 else list(out)
+        return generic
+    p = node.params()
+    compute = opdef.compute
+    return lambda xs: compute(p, xs)
+
+
+# ----- loading --------------------------------------------------------------------------------------
+def load_json(json_str):
+    """A Symbol from MXNet's JSON text (``Symbol.tojson`` or a ``*-symbol.json`` file's content)."""
+    raw_nodes, heads = parse_graph(json_str)
+    nodes = []
+    for raw in raw_nodes:
+        op = None if raw["op"] == "null" else raw["op"]
+        node = _Node(op, raw["name"], raw["attrs"], [(nodes[i], idx, ver) for i, idx, ver in raw["inputs"]])
+        if op is None:
+            node.version = 0
+        nodes.append(node)
+    for node in nodes:  # variables remember how often an op mutated them (aux states)
+        for src, _, ver in node.inputs:
+            if src.op is None and ver > src.version:
+                src.version = ver
+    return Symbol([(nodes[i], idx) for i, idx in heads])
+
+
+def load(fname):
+    """A Symbol from a ``*-symbol.json`` file written by ``Symbol.save`` (trainkit's or MXNet's)."""
+    if not isinstance(fname, str):
+        raise TypeError("fname needs to be string")
+    with open(fname) as f:
+        return load_json(f.read())
+
+
+# ----- from a recorded autograd graph -----------------------------------------------------------------
+def _recorded_attr(key, value):
+    if key == "scalar" and isinstance(value, numbers.Number):
+        return str(float(value))
+    return _attr_str(value)
+
+
+def from_recorded(head):
+    """The recorded history of NDArray ``head`` as a Symbol (``autograd.get_symbol``).
+
+    Marked variables become ``var<k>`` (their attach_grad number), recorded ops
+    ``node_<k>``, and unmarked inputs ``null<k>`` variables whose values are
+    captured, so ``eval(var0=...)`` recomputes ``head``.
+    """
+    made = {}
+    keep = []  # holds the keyed objects so their ids stay unique
+
+    def leaf(arr):
+        node = arr._node
+        if isinstance(node, autograd.Variable):
+            key = id(node)
+            if key not in made:
+                made[key] = v = _Node(None, f"var{node.id}")
+                v.shape_hint = tuple(arr.shape)
+                keep.append(node)
+            return made[key]
+        key = id(arr)
+        if key not in made:
+            made[key] = c = _Node(None, f"null{next(autograd._var_ids)}")
+            c.value = arr.asnumpy()
+            keep.append(arr)
+        return made[key]
+
+    def convert(op):
+        """Iterative post-order over OpNodes, so deep graphs do not hit the recursion limit."""
+        stack = [op]
+        while stack:
+            cur = stack[-1]
+            if id(cur) in made:
+                stack.pop()
+                continue
+            if cur.inputs is None:
+                raise MXNetError("get_symbol: part of this graph was freed by an earlier backward; pass "
+                                 "retain_graph=True to backward to keep it.")
+            pending = [x._node for x in cur.inputs
+                       if isinstance(x._node, autograd.OpNode) and id(x._node) not in made]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            inputs = []
+            for x in cur.inputs:
+                src = made[id(x._node)] if isinstance(x._node, autograd.OpNode) else leaf(x)
+                inputs.append((src, x._oidx if isinstance(x._node, autograd.OpNode) else 0, 0))
+            attrs = {k: _recorded_attr(k, v) for k, v in cur.attrs.items() if v is not None}
+            n = _Node(cur.prim.name, f"node_{cur.id}", attrs, inputs)
+            n.prim, n.pyattrs = cur.prim, dict(cur.attrs)
+            made[id(cur)] = n
+            keep.append(cur)
+        return made[id(op)]
+
+    if isinstance(head._node, autograd.OpNode):
+        return Symbol([(convert(head._node), head._oidx)])
+    return Symbol([(leaf(head), 0)])
