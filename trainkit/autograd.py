@@ -201,11 +201,12 @@ def _head_gradients(heads, head_grads):
 
 
 def _toposort(heads):
-    """Op nodes reachable from the heads, each after all the nodes it consumes."""
-    order, seen = [], set()
+    """Op nodes reachable from the heads, each after all the nodes it consumes, and how many
+    times each variable is consumed (so its gradient can be written once its last use has run)."""
+    order, seen, uses = [], set(), {}
     for h in heads:
         root = h._node
-        if not isinstance(root, OpNode) or root in seen:
+        if type(root) is not OpNode or root in seen:
             continue
         seen.add(root)
         stack = [(root, iter(root.inputs))]
@@ -213,14 +214,17 @@ def _toposort(heads):
             node, inputs = stack[-1]
             for x in inputs:
                 parent = x._node
-                if isinstance(parent, OpNode) and parent not in seen:
-                    seen.add(parent)
-                    stack.append((parent, iter(parent.inputs)))
-                    break
+                if type(parent) is OpNode:
+                    if parent not in seen:
+                        seen.add(parent)
+                        stack.append((parent, iter(parent.inputs)))
+                        break
+                elif parent is not None:
+                    uses[parent] = uses.get(parent, 0) + 1
             else:
                 stack.pop()
                 order.append(node)
-    return order
+    return order, uses
 
 
 def _accumulate(grads, node, oidx, g):
@@ -234,21 +238,14 @@ def _accumulate(grads, node, oidx, g):
     grads[node] = g if prev is None else prev + g
 
 
-def _propagate(heads, head_grads, order, wanted, sink=None):
+def _propagate(heads, head_grads, order, wanted, pending=None, sink=None):
     """Run the vjps; return {Variable: gradient} for the variables that ``wanted`` accepts.
 
     With ``sink``, each variable's gradient is handed to ``sink(var, g)`` as soon as its
-    last consumer has run, so an old ``.grad`` buffer is released before the next
+    last consumer has run (``pending`` counts the uses left), so an old ``.grad`` buffer is released before the next
     gradient is computed (peak memory stays near one set of gradients).
     """
     grads = {}
-    pending = None
-    if sink is not None:
-        pending = {}
-        for node in order:
-            for x in node.inputs:
-                if type(x._node) is Variable:
-                    pending[x._node] = pending.get(x._node, 0) + 1
     for h, hg in zip(heads, head_grads):
         _accumulate(grads, h._node, h._oidx, hg)
     for node in reversed(order):
@@ -306,7 +303,7 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     """Compute the gradients of ``heads`` and write them into the marked variables' ``.grad``."""
     heads = _as_list(heads)
     head_grads = _head_gradients(heads, head_grads)
-    order = _toposort(heads)
+    order, uses = _toposort(heads)
     taken = {id(hg._data) for hg in head_grads}  # buffers the user still holds: copy, never adopt
     written = []
 
@@ -315,7 +312,7 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
         written.append(var)
 
     with _Saved(recording=False, training=train_mode):
-        rest = _propagate(heads, head_grads, order, None, sink)
+        rest = _propagate(heads, head_grads, order, None, uses, sink)
     if not retain_graph:
         _free(order)
     for var, g in rest.items():
@@ -361,7 +358,7 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
                              "recording.")
         wanted.add(v._node)
     head_grads = _head_gradients(heads, head_grads)
-    order = _toposort(heads)
+    order, _ = _toposort(heads)
     with _Saved(recording=create_graph, training=train_mode):
         var_grads = _propagate(heads, head_grads, order, wanted)
     if not retain_graph:

@@ -216,10 +216,11 @@ class NDArray:
         return getitem(self, key)
 
     def _inplace(self, ufunc, other):
-        self._check_writable()
+        if self._node is not None and autograd._mode.recording:
+            self._check_writable()
         if isinstance(other, NDArray):
             other = other._data
-        ufunc(self._data, other, out=self._data, casting="unsafe")
+        ufunc(self._data, other, out=self._data)
         return self
 
     def __iadd__(self, other):

@@ -125,7 +125,7 @@ def _binary(lhs, rhs, array_prim, scalar_prim, rscalar_prim=None):
         if isinstance(rhs, numbers.Number):
             return apply(scalar_prim, lhs, scalar=_scalar(rhs))
         return apply(array_prim, lhs, _as_nd(rhs, lhs))
-    if isinstance(lhs, numbers.Number):
+    if type(lhs) is float or type(lhs) is int or isinstance(lhs, numbers.Number):
         return apply(rscalar_prim or scalar_prim, rhs, scalar=_scalar(lhs))
     return apply(array_prim, _as_nd(lhs, rhs), rhs)
 

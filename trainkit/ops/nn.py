@@ -95,8 +95,9 @@ def _fc_vjp(g, out, x, w, *bias, num_hidden, flatten, needs):
     if x.ndim != 2:  # work on the 2-D product the forward computed
         x2 = sh.reshape(x, (x.shape[0], -1)) if flatten else sh.reshape(x, (-1, x.shape[-1]))
         g2 = sh.reshape(g, (-1, num_hidden))
-    dx = sh.reshape(dot(g2, w), x.shape) if needs[0] else None
-    dw = dot(g2, x2, transpose_a=True) if needs[1] else None
+    # the products' shapes are known to fit: apply DOT directly, skipping dot()'s checks
+    dx = sh.reshape(apply(DOT, g2, w, transpose_a=False, transpose_b=False), x.shape) if needs[0] else None
+    dw = apply(DOT, g2, x2, transpose_a=True, transpose_b=False) if needs[1] else None
     if not bias:
         return dx, dw
     return dx, dw, (reduce.sum(g2, axis=0) if needs[2] else None)
@@ -109,7 +110,7 @@ def FullyConnected(data, weight, bias=None, num_hidden=None, no_bias=False, flat
     """``data · weightᵀ + bias`` with weight of shape (num_hidden, input units), as in MXNet."""
     if num_hidden is None:
         num_hidden = weight.shape[0]
-    units = math.prod(data.shape[1:]) if flatten else data.shape[-1]
+    units = data.shape[-1] if data.ndim == 2 or not flatten else math.prod(data.shape[1:])
     if weight.shape != (num_hidden, units):
         raise MXNetError(f"FullyConnected: weight has shape {weight.shape} but data of shape {data.shape} "
                          f"with num_hidden={num_hidden} needs ({num_hidden}, {units}).")

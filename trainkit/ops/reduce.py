@@ -48,7 +48,8 @@ def _sum_fwd(x, axes, keepdims):
 
 def _mean_fwd(x, axes, keepdims):
     # sum / n: ndarray.mean's Python wrapper costs more than the arithmetic on small arrays
-    return _finish(x.sum(axis=axes, keepdims=keepdims) / math.prod(x.shape[a] for a in axes), keepdims)
+    count = x.size if len(axes) == x.ndim else math.prod(x.shape[a] for a in axes)
+    return _finish(x.sum(axis=axes, keepdims=keepdims) / count, keepdims)
 
 
 def _extreme_vjp(g, out, x, axes, keepdims):
@@ -61,7 +62,7 @@ def _extreme_vjp(g, out, x, axes, keepdims):
 
 SUM = primitive("sum", _sum_fwd, lambda g, out, x, axes, keepdims: (_expand_back(g, x, axes),))
 MEAN = primitive("mean", _mean_fwd, lambda g, out, x, axes, keepdims: (
-    _expand_back(g, x, axes, 1.0 / math.prod(x.shape[a] for a in axes)),))
+    _expand_back(g, x, axes, 1.0 / (x.size if len(axes) == x.ndim else math.prod(x.shape[a] for a in axes))),))
 MAX = primitive("max", lambda x, axes, keepdims: _finish(x.max(axis=axes, keepdims=keepdims), keepdims),
                 _extreme_vjp)
 MIN = primitive("min", lambda x, axes, keepdims: _finish(x.min(axis=axes, keepdims=keepdims), keepdims),

@@ -207,17 +207,15 @@ def take(a, indices, axis=0, mode="clip", name=None):
 
 
 # ----- gathering by label ------------------------------------------------------------------
-def _pick_index(x, index, axis):
-    """Integer positions along ``axis``, clipped into range (MXNet's default mode='clip')."""
-    idx = index.astype(np.intp)
-    np.minimum(np.maximum(idx, 0, out=idx), x.shape[axis] - 1, out=idx)
+def _gather_index(x, pos, axis):
+    """Index for ``pos`` (in-range integer positions) along ``axis`` of ``x``."""
     if x.ndim == 2 and axis == 1:
-        return np.arange(x.shape[0], like=x), idx  # the common (batch, classes) case: fancy indexing
-    return np.expand_dims(idx.reshape(x.shape[:axis] + x.shape[axis + 1:]), axis)
+        return np.arange(x.shape[0], like=x), pos  # the common (batch, classes) case: fancy indexing
+    return np.expand_dims(pos.reshape(x.shape[:axis] + x.shape[axis + 1:]), axis)
 
 
-def _pick_fwd(x, index, axis, keepdims):
-    idx = _pick_index(x, index, axis)
+def _pick_fwd(x, pos, axis, keepdims):
+    idx = _gather_index(x, pos, axis)
     if isinstance(idx, tuple):
         out = x[idx]
         return out[:, None] if keepdims else out
@@ -225,9 +223,9 @@ def _pick_fwd(x, index, axis, keepdims):
     return out if keepdims else np.squeeze(out, axis)
 
 
-def _pick_grad_fwd(g, index, shape, axis, keepdims):
+def _pick_grad_fwd(g, pos, shape, axis, keepdims):
     out = np.zeros_like(g, shape=shape)
-    idx = _pick_index(out, index, axis)
+    idx = _gather_index(out, pos, axis)
     if isinstance(idx, tuple):
         out[idx] = g.reshape(-1)
     else:
@@ -235,17 +233,23 @@ def _pick_grad_fwd(g, index, shape, axis, keepdims):
     return out
 
 
-PICK = primitive("pick", _pick_fwd, lambda g, out, x, index, axis, keepdims: (
-    apply(PICK_GRAD, g, index, shape=x.shape, axis=axis, keepdims=keepdims), None))
-PICK_GRAD = primitive("_backward_pick", _pick_grad_fwd, lambda gg, out, g, index, shape, axis, keepdims: (
-    apply(PICK, gg, index, axis=axis, keepdims=keepdims), None))
+PICK = primitive("pick", _pick_fwd, lambda g, out, x, pos, axis, keepdims: (
+    apply(PICK_GRAD, g, pos, shape=x.shape, axis=axis, keepdims=keepdims), None))
+PICK_GRAD = primitive("_backward_pick", _pick_grad_fwd, lambda gg, out, g, pos, shape, axis, keepdims: (
+    apply(PICK, gg, pos, axis=axis, keepdims=keepdims), None))
 
 
 def pick(data, index, axis=-1, keepdims=False, mode="clip", name=None):
-    """``data[i, index[i]]`` along ``axis`` (the usual way to read a label's score)."""
-    if not isinstance(index, NDArray):
-        index = NDArray(np.asarray(index, dtype=data._data.dtype), data._ctx)
-    return apply(PICK, data, index, axis=axis % data.ndim, keepdims=keepdims)
+    """``data[i, index[i]]`` along ``axis`` (the usual way to read a label's score).
+
+    Out-of-range indices are clipped (MXNet's default ``mode='clip'``); the clipped
+    integer positions are computed once and shared by the forward and the gradient.
+    """
+    axis %= data.ndim
+    raw = index._data if isinstance(index, NDArray) else np.asarray(index)
+    pos = raw.astype(np.intp)
+    np.minimum(np.maximum(pos, 0, out=pos), data.shape[axis] - 1, out=pos)
+    return apply(PICK, data, NDArray(pos, data._ctx), axis=axis, keepdims=keepdims)
 
 
 ONE_HOT = primitive("one_hot", lambda idx, depth, on_value, off_value, dtype: np.where(
