@@ -155,6 +155,16 @@ class MultiFactorScheduler(LRScheduler):
         return self.base_lr
 
 
+def _check_decay_span(max_update, warmup_steps, who):
+    _check_int(max_update, "max_update", who)
+    if max_update < 1:
+        raise ValueError(f"maximum number of updates must be strictly positive: {who} got "
+                         f"max_update={max_update}.")
+    if max_update <= warmup_steps:
+        raise ValueError(f"{who} needs max_update > warmup_steps, got max_update={max_update} and "
+                         f"warmup_steps={warmup_steps}: the decay runs between the two.")
+
+
 class PolyScheduler(LRScheduler):
     """Polynomial decay to ``final_lr`` at ``max_update``.
 
@@ -165,13 +175,7 @@ class PolyScheduler(LRScheduler):
     def __init__(self, max_update, base_lr=0.01, pwr=2, final_lr=0,
                  warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
         super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
-        _check_int(max_update, "max_update", "PolyScheduler")
-        if max_update < 1:
-            raise ValueError(f"maximum number of updates must be strictly positive: PolyScheduler got "
-                             f"max_update={max_update}.")
-        if max_update <= warmup_steps:
-            raise ValueError(f"PolyScheduler needs max_update > warmup_steps, got max_update={max_update} and "
-                             f"warmup_steps={warmup_steps}: the decay runs between the two.")
+        _check_decay_span(max_update, warmup_steps, "PolyScheduler")
         self.power = pwr
         self.base_lr_orig = self.base_lr
         self.max_update = max_update
@@ -197,13 +201,7 @@ class CosineScheduler(LRScheduler):
     def __init__(self, max_update, base_lr=0.01, final_lr=0,
                  warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
         super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
-        _check_int(max_update, "max_update", "CosineScheduler")
-        if max_update < 1:
-            raise ValueError(f"maximum number of updates must be strictly positive: CosineScheduler got "
-                             f"max_update={max_update}.")
-        if max_update <= warmup_steps:
-            raise ValueError(f"CosineScheduler needs max_update > warmup_steps, got max_update={max_update} and "
-                             f"warmup_steps={warmup_steps}: the decay runs between the two.")
+        _check_decay_span(max_update, warmup_steps, "CosineScheduler")
         self.base_lr_orig = base_lr
         self.max_update = max_update
         self.final_lr = final_lr

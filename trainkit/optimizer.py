@@ -199,29 +199,27 @@ class Optimizer:
 
     def _get_lrs(self, indices):
         lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
-        lrs = [lr for _ in indices]
-        for i, index in enumerate(indices):
-            if index in self.param_dict:
-                lrs[i] *= self.param_dict[index].lr_mult
-            elif index in self.lr_mult:
-                lrs[i] *= self.lr_mult[index]
-            elif index in self.idx2name:
-                lrs[i] *= self.lr_mult.get(self.idx2name[index], 1.0)
-        return lrs
+        return self._scaled(lr, indices, "lr_mult", self.lr_mult)
 
     def _get_lr(self, index):
         return self._get_lrs([index])[0]
 
     def _get_wds(self, indices):
-        wds = [self.wd for _ in indices]
-        for i, index in enumerate(indices):
+        return self._scaled(self.wd, indices, "wd_mult", self.wd_mult)
+
+    def _scaled(self, base, indices, attr, mults):
+        """``base`` times each index's multiplier: from param_dict, then by index, then by name."""
+        values = []
+        for index in indices:
             if index in self.param_dict:
-                wds[i] *= self.param_dict[index].wd_mult
-            elif index in self.wd_mult:
-                wds[i] *= self.wd_mult[index]
+                values.append(base * getattr(self.param_dict[index], attr))
+            elif index in mults:
+                values.append(base * mults[index])
             elif index in self.idx2name:
-                wds[i] *= self.wd_mult.get(self.idx2name[index], 1.0)
-        return wds
+                values.append(base * mults.get(self.idx2name[index], 1.0))
+            else:
+                values.append(base)
+        return values
 
     def _get_wd(self, index):
         return self._get_wds([index])[0]

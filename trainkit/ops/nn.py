@@ -25,18 +25,21 @@ def _dot_fwd(a, b, transpose_a, transpose_b):
     return np.dot(a.T if transpose_a else a, b.T if transpose_b else b)
 
 
-@_wants_needs
-def _dot_vjp(g, out, a, b, transpose_a, transpose_b, needs):
-    ta, tb = transpose_a, transpose_b
-    da = db = None
-    if needs[0]:
-        da = dot(b, g, transpose_a=tb, transpose_b=True) if ta else dot(g, b, transpose_b=not tb)
-    if needs[1]:
-        db = dot(g, a, transpose_a=True, transpose_b=ta) if tb else dot(a, g, transpose_a=not ta)
-    return da, db
+def _product_vjp(product):
+    """The vjp of ``product(a, b, transpose_a, transpose_b)`` (dot or batch_dot), in that product."""
+    @_wants_needs
+    def vjp(g, out, a, b, transpose_a, transpose_b, needs):
+        ta, tb = transpose_a, transpose_b
+        da = db = None
+        if needs[0]:
+            da = product(b, g, transpose_a=tb, transpose_b=True) if ta else product(g, b, transpose_b=not tb)
+        if needs[1]:
+            db = product(g, a, transpose_a=True, transpose_b=ta) if tb else product(a, g, transpose_a=not ta)
+        return da, db
+    return vjp
 
 
-DOT = primitive("dot", _dot_fwd, _dot_vjp)
+DOT = primitive("dot", _dot_fwd, _product_vjp(lambda *args, **kw: dot(*args, **kw)))
 
 
 def dot(lhs, rhs, transpose_a=False, transpose_b=False, name=None):
@@ -60,18 +63,7 @@ def _batch_dot_fwd(a, b, transpose_a, transpose_b):
     return np.matmul(a.swapaxes(-1, -2) if transpose_a else a, b.swapaxes(-1, -2) if transpose_b else b)
 
 
-@_wants_needs
-def _batch_dot_vjp(g, out, a, b, transpose_a, transpose_b, needs):
-    ta, tb = transpose_a, transpose_b
-    da = db = None
-    if needs[0]:
-        da = batch_dot(b, g, transpose_a=tb, transpose_b=True) if ta else batch_dot(g, b, transpose_b=not tb)
-    if needs[1]:
-        db = batch_dot(g, a, transpose_a=True, transpose_b=ta) if tb else batch_dot(a, g, transpose_a=not ta)
-    return da, db
-
-
-BATCH_DOT = primitive("batch_dot", _batch_dot_fwd, _batch_dot_vjp)
+BATCH_DOT = primitive("batch_dot", _batch_dot_fwd, _product_vjp(lambda *args, **kw: batch_dot(*args, **kw)))
 
 
 def batch_dot(lhs, rhs, transpose_a=False, transpose_b=False, name=None):
