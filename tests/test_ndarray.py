@@ -1,4 +1,6 @@
 """NDArray: creation, dtypes, repr, operators, indexing, in-place writes, devices, errors."""
+import os
+
 import numpy as np
 import pytest
 
@@ -203,3 +205,22 @@ def test_gpu_without_cupy_says_what_to_install():
             mx.gpu(0)
     else:
         pytest.skip("CuPy is installed here; the GPU path is checked by tests/test_gpu.py")
+
+
+def test_nd_save_and_load(tmp_path):
+    data = {"arg:w": nd.array([[1, 2], [3, 4]]), "aux:n": nd.array([7], dtype="int32"),
+            "f64": nd.array([0.5], dtype=np.float64)}
+    nd.save(str(tmp_path / "d.params"), data)
+    back = nd.load(str(tmp_path / "d.params"))
+    assert list(back) == list(data)
+    for k in data:
+        assert back[k].dtype is data[k].dtype and back[k].asnumpy().tolist() == data[k].asnumpy().tolist()
+        assert isinstance(back[k], nd.NDArray)
+    nd.save(str(tmp_path / "one.nd"), nd.ones((2,)))
+    (single,) = nd.load(str(tmp_path / "one.nd"))  # one array comes back as a list of one, as in MXNet
+    assert single.asnumpy().tolist() == [1, 1]
+    mxnet_file = nd.load(os.path.join(os.path.dirname(__file__), "data", "dict.params"))
+    assert sorted(mxnet_file) == ["arg:fc_bias", "arg:fc_weight", "aux:bn_moving_var"]
+    assert mxnet_file["arg:fc_weight"].shape == (4, 3)
+    with pytest.raises(TypeError, match="only NDArrays can be saved"):
+        nd.save(str(tmp_path / "bad.nd"), {"x": np.ones(2)})
