@@ -242,8 +242,8 @@ def _propagate(heads, head_grads, order, wanted, pending=None, sink=None):
     """Run the vjps; return {Variable: gradient} for the variables that ``wanted`` accepts.
 
     With ``sink``, each variable's gradient is handed to ``sink(var, g)`` as soon as its
-    last consumer has run (``pending`` counts the uses left), so an old ``.grad`` buffer is released before the next
-    gradient is computed (peak memory stays near one set of gradients).
+    last consumer has run (``pending`` counts the uses left), so an old ``.grad`` buffer is
+    released before the next gradient is computed (peak memory stays near one set of them).
     """
     grads = {}
     for h, hg in zip(heads, head_grads):
