@@ -1,16 +1,293 @@
-"""Config -> objects -> training. A placeholder until the Trainer lands: it loads the
-data and logs what it found, so the command line can be exercised end to end."""
-import logging
+"""Config -> objects -> training: the one place a trainkit config becomes a Module, an
+initializer, an optimizer, data and a Trainer (design/layout.md: config -> app/build.py ->
+objects -> Trainer -> outputs). The Trainer itself (trainkit/trainer.py) never sees a config.
 
+    build_trainer(cfg, out_dir)   what `Trainer.from_config` and the command line use
+    run(cfg)                      the command line's job: write the run folder, train (or dry-run)
+"""
+import json
+import logging
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import trainkit as mx
 from trainkit.app.data import load_dataset, num_classes
+from trainkit.app.schema import ConfigError, SchedulerName, init_spec, to_plain
 
 log = logging.getLogger("trainkit")
 
 
+# ----- model ---------------------------------------------------------------------------------------
+def build_symbol(model, classes):
+    """The network of `model` (cfg.model) as an mx.sym graph of logits.
+
+    Hidden layer i is fc<i> [-> bn<i>] -> <activation><i> [-> drop<i>]; the output layer is
+    fc<N+1> with `classes` units. logreg is the same with no hidden layers (just fc1).
+    """
+    hidden = [] if str(model.name) == "logreg" else [int(h) for h in model.hidden]
+    act = str(model.activation)
+    x = mx.sym.Variable("data")
+    for i, units in enumerate(hidden, 1):
+        x = mx.sym.FullyConnected(x, num_hidden=units, name=f"fc{i}")
+        if model.batchnorm:
+            x = mx.sym.BatchNorm(x, fix_gamma=False, name=f"bn{i}")
+        x = mx.sym.Activation(x, act_type=act, name=f"{act}{i}")
+        if model.dropout > 0:
+            x = mx.sym.Dropout(x, p=float(model.dropout), name=f"drop{i}")
+    return mx.sym.FullyConnected(x, num_hidden=int(classes), name=f"fc{len(hidden) + 1}")
+
+
+def make_initializer(spec):
+    """An mx.init object from init_spec()'s plain `{name, **kwargs}` dict (nested specs included)."""
+    spec = dict(spec)
+    name = spec.pop("name")
+    if name == "mixed":
+        patterns = spec["patterns"]
+        return mx.init.Mixed([p["pattern"] for p in patterns], [make_initializer(p["init"]) for p in patterns])
+    if name == "load":
+        default = spec.get("default_init")
+        return mx.init.Load(os.path.expanduser(spec["path"]),
+                            default_init=make_initializer(default) if default else None,
+                            verbose=spec.get("verbose", False))
+    if name == "fusedrnn" and spec.get("init") is not None:
+        spec["init"] = make_initializer(spec["init"])
+    return mx.init.create(name, **spec)
+
+
+def build_context(device):
+    """mx.cpu(id) or mx.gpu(id) for cfg.device (schema.validate has checked that the GPU exists)."""
+    if str(device.name) == "gpu":
+        return mx.gpu(int(device.id))
+    return mx.cpu(int(device.id))
+
+
+# ----- optimizer -----------------------------------------------------------------------------------
+_OPTIMIZER_KEYS = {  # config key -> mx.optimizer argument, beyond lr/wd/clip_gradient
+    "sgd": {"momentum": "momentum"},
+    "adam": {"beta1": "beta1", "beta2": "beta2", "epsilon": "epsilon"},
+    "rmsprop": {"gamma1": "gamma1", "gamma2": "gamma2", "epsilon": "epsilon", "centered": "centered",
+                "clip_weights": "clip_weights"},
+    "adagrad": {"eps": "eps"},
+}
+
+
+def build_lr_scheduler(sched, lr, total_updates):
+    """An mx.lr_scheduler object for cfg.optimizer.lr_scheduler (None for name=none).
+
+    Steps count updates (minibatches), as in MXNet. cosine with max_update=null runs over the
+    whole training (`total_updates`).
+    """
+    name = str(sched.name)
+    if name == SchedulerName.none:
+        return None
+    warm = {"warmup_steps": int(sched.warmup_steps), "warmup_begin_lr": float(sched.warmup_begin_lr),
+            "warmup_mode": str(sched.warmup_mode)}
+    if name == "factor":
+        return mx.lr_scheduler.FactorScheduler(step=int(sched.step), factor=float(sched.factor),
+                                               stop_factor_lr=float(sched.stop_factor_lr), base_lr=lr, **warm)
+    if name == "multifactor":
+        return mx.lr_scheduler.MultiFactorScheduler(step=[int(s) for s in sched.steps], factor=float(sched.factor),
+                                                    base_lr=lr, **warm)
+    max_update = int(sched.max_update) if sched.max_update is not None else max(int(total_updates), 1)
+    if max_update <= warm["warmup_steps"]:
+        raise ConfigError(f"optimizer.lr_scheduler.max_update={max_update} must exceed warmup_steps="
+                          f"{warm['warmup_steps']}; raise max_update (or trainer.epochs) or lower warmup_steps.")
+    return mx.lr_scheduler.CosineScheduler(max_update=max_update, base_lr=lr, final_lr=float(sched.final_lr), **warm)
+
+
+def build_optimizer(opt, total_updates):
+    """(name, optimizer_params) for mx.optimizer.create from cfg.optimizer."""
+    name = str(opt.name)
+    lr = float(opt.lr)
+    params = {"learning_rate": lr, "wd": float(opt.wd)}
+    if opt.clip_gradient is not None:
+        params["clip_gradient"] = float(opt.clip_gradient)
+    for key, arg in _OPTIMIZER_KEYS[name].items():
+        value = opt[key]
+        if value is not None:
+            params[arg] = value if isinstance(value, bool) else float(value)
+    scheduler = build_lr_scheduler(opt.lr_scheduler, lr, total_updates)
+    if scheduler is not None:
+        params["lr_scheduler"] = scheduler
+    return name, params
+
+
+# ----- data and shape checks -----------------------------------------------------------------------
+def _data_hint(data_cfg, features):
+    name = str(data_cfg.name)
+    if name == "synthetic":
+        return f"data.n_features={features}"
+    if name in ("csv", "npz", "mnist"):
+        return f"a data.path whose samples have {features} features"
+    return f"a data source with {features} features per sample"
+
+
+def check_saved_params(params, model_shapes, features, data_cfg, source, key):
+    """Saved parameters (a Load file, a checkpoint) must fit the model built for this data.
+
+    Says the data's feature count, the model input the file expects and which key to change."""
+    problems, wanted_features = [], None
+    for name, want in model_shapes.items():
+        have = params.get(name)
+        if have is None or tuple(have) == tuple(want):
+            continue
+        if name == "fc1_weight" and len(have) == 2 and have[0] == want[0] and have[1] != want[1]:
+            wanted_features = int(have[1])
+        problems.append(f"{name} is {tuple(have)} there but {tuple(want)} in this model")
+    if not problems:
+        return
+    if wanted_features is not None:
+        raise ConfigError(
+            f"the data (data={data_cfg.name}) has {features} features per sample, but {key}={source!r} holds "
+            f"fc1_weight {tuple(params['fc1_weight'])}: a model input of {wanted_features} features. Train on data "
+            f"with {wanted_features} features ({_data_hint(data_cfg, wanted_features)}), or point {key} at "
+            f"parameters trained on this data.")
+    raise ConfigError(
+        f"{key}={source!r} does not fit this model (data={data_cfg.name}, {features} features per sample): "
+        f"{'; '.join(problems)}. Set model.hidden / model.num_classes to the values it was trained with, or "
+        f"point {key} at parameters of this model.")
+
+
+def _model_shapes(symbol, batch, features):
+    arg, _, aux = symbol.infer_shape(data=(batch, features))
+    shapes = dict(zip(symbol.list_arguments(), arg))
+    shapes.update(zip(symbol.list_auxiliary_states(), aux))
+    shapes.pop("data")
+    return shapes
+
+
+def _load_params_shapes(init):
+    """{name: shape} of every Load inside an initializer (Mixed included)."""
+    out = {}
+    if isinstance(init, mx.init.Load):
+        out.update({n: tuple(a.shape) for n, a in init.param.items()})
+    for _, inner in getattr(init, "map", ()):
+        out.update(_load_params_shapes(inner))
+    return out
+
+
+def _checkpoint_shapes(cfg):
+    from trainkit.trainer import find_checkpoint
+    meta_path = find_checkpoint(cfg.trainer.resume)
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    saved = mx.nd.load(str(meta_path.parent / meta["files"]["params"]))
+    return str(meta_path.parent / meta["files"]["params"]), {k.split(":", 1)[-1]: tuple(v.shape)
+                                                               for k, v in saved.items()}
+
+
+class Built:
+    """What build() makes from a config: data, symbol, initializer, shapes (used by dry runs too)."""
+
+    def __init__(self, cfg):
+        if cfg.trainer.resume is not None:
+            from trainkit.trainer import find_checkpoint
+            find_checkpoint(cfg.trainer.resume)  # fail before loading anything
+        self.X, self.y, self.X_val, self.y_val = load_dataset(cfg.data)
+        self.classes = num_classes(self.y, self.y_val, cfg.model.num_classes)
+        log.info("data %s: train X %s y %s, val X %s y %s, %d classes", cfg.data.name, self.X.shape,
+                 self.y.shape, self.X_val.shape, self.y_val.shape, self.classes)
+        self.features = int(np.prod(self.X.shape[1:]))
+        self.symbol = build_symbol(cfg.model, self.classes)
+        self.shapes = _model_shapes(self.symbol, int(cfg.trainer.batch_size), self.features)
+        self.initializer = make_initializer(init_spec(cfg.initializer))
+        loaded = _load_params_shapes(self.initializer)
+        if loaded:
+            check_saved_params(loaded, self.shapes, self.features, cfg.data, _load_path(cfg.initializer),
+                               "initializer.path")
+        if cfg.trainer.resume is not None:
+            source, saved = _checkpoint_shapes(cfg)
+            check_saved_params(saved, self.shapes, self.features, cfg.data, source, "trainer.resume")
+        try:  # the plan of the real initialisation: raises what init_params would, before training
+            self.rows = mx.init.describe(self.initializer, self.shapes, self.symbol.attr_dict())
+        except (ValueError, TypeError, mx.MXNetError) as e:
+            raise ConfigError(f"initializer={cfg.initializer.name} cannot initialize this model "
+                              f"({', '.join(f'{n} {tuple(s)}' for n, s in self.shapes.items())}): {e} Choose an "
+                              f"initializer for FullyConnected weights (e.g. initializer=xavier), or route it with "
+                              f"initializer=mixed to the parameters it fits.") from None
+
+
+def _load_path(node):
+    spec = to_plain(node)
+    if spec.get("name") == "load":
+        return spec.get("path")
+    for p in spec.get("patterns") or ():
+        if isinstance(p.get("init"), dict) and p["init"].get("name") == "load":
+            return p["init"].get("path")
+    return "?"
+
+
+def build_trainer(cfg, out_dir=None, progress=None, built=None):
+    """A ready-to-fit Trainer for a validated config; `out_dir=None` writes no files."""
+    from trainkit.trainer import EarlyStopping, Trainer
+
+    b = built or Built(cfg)
+    t = cfg.trainer
+    ctx = build_context(cfg.device)
+    module = mx.mod.Module(b.symbol, data_names=["data"], label_names=None, context=ctx)
+    total_updates = int(t.epochs) * math.ceil(len(b.X) / int(t.batch_size))
+    opt_name, opt_params = build_optimizer(cfg.optimizer, total_updates)
+    has_val = len(b.X_val) > 0
+    es = t.early_stopping
+    callbacks = []
+    if es.patience is not None:
+        callbacks.append(EarlyStopping(monitor=str(es.monitor), patience=int(es.patience), mode=str(es.mode),
+                                       min_delta=float(es.min_delta)))
+    return Trainer(module, initializer=b.initializer, optimizer=opt_name, optimizer_params=opt_params,
+                   train_data=(b.X, b.y), val_data=(b.X_val, b.y_val) if has_val else None,
+                   epochs=int(t.epochs), batch_size=int(t.batch_size), shuffle=bool(t.shuffle), seed=int(cfg.seed),
+                   callbacks=callbacks, out_dir=out_dir, monitor=str(es.monitor), mode=str(es.mode),
+                   checkpoint_every=int(t.checkpoint_every), resume=t.resume, progress=progress,
+                   log_every=int(t.log_every), context=ctx)
+
+
+# ----- dry run -------------------------------------------------------------------------------------
+def describe(cfg, built=None):
+    """The dry-run report: the network, then each parameter's shape, initializer, Mixed pattern,
+    expected mean/std and count (mx.init.describe), and the total."""
+    b = built or Built(cfg)
+    rows = b.rows
+    layers = " -> ".join(_layer_names(b.symbol))
+    lines = [f"model: {cfg.model.name}  data ({b.features} features) -> {layers} ({b.classes} classes)",
+             f"initializer: {cfg.initializer.name} (per parameter below; mean and std are expected values)",
+             "", mx.init.format_table(rows), "", "dry run: nothing was trained (dry_run=false trains)."]
+    return "\n".join(lines)
+
+
+def _layer_names(symbol):
+    nodes = json.loads(symbol.tojson())["nodes"]
+    return [n["name"] for n in nodes if n["op"] != "null"]
+
+
+# ----- the command line's job ------------------------------------------------------------------------
 def run(cfg):
-    """Run one training job for a validated config; returns the metric sweepers optimise."""
-    X_train, y_train, X_val, y_val = load_dataset(cfg.data)
-    classes = num_classes(y_train, y_val, cfg.model.num_classes)
-    log.info("data %s: train X %s y %s, val X %s y %s, %d classes",
-             cfg.data.name, X_train.shape, y_train.shape, X_val.shape, y_val.shape, classes)
-    return None
+    """One run of the command line: write the run folder, then dry-run or train. Returns the final
+    value of trainer.early_stopping.monitor (what sweepers such as optuna optimise)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from trainkit.trainer import check_out_dir
+
+    hc = HydraConfig.get()
+    out_dir = Path(hc.runtime.output_dir)
+    check_out_dir(out_dir, cfg.trainer.resume)  # before writing anything into it
+    (out_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+    built = Built(cfg)
+    if cfg.dry_run:
+        print(describe(cfg, built))
+        return None
+    progress = cfg.trainer.progress
+    if progress is None:  # only on a terminal, never in a multirun (joblib jobs would share it)
+        progress = sys.stderr.isatty() and hc.mode != RunMode.MULTIRUN
+    trainer = build_trainer(cfg, out_dir=out_dir, progress=progress, built=built)
+    log.info("run folder %s", out_dir)
+    history = trainer.fit()
+    best = trainer.best
+    if best and best["value"] is not None:
+        log.info("best %s=%.4f at epoch %s; parameters in %s", best["monitor"], best["value"], best["epoch"],
+                 out_dir / "best.params")
+    return history[-1].get(str(cfg.trainer.early_stopping.monitor)) if history else None

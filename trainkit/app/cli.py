@@ -21,12 +21,27 @@ def is_user_error(exc):
     return getattr(type(exc), "user_error", False) is True
 
 
+def main():
+    """The `trainkit` console script and `python -m trainkit`."""
+    _refuse_an_existing_run_dir(sys.argv[1:])
+    return _hydra_main()
+
+
 @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
-def main(cfg):
+def _hydra_main(cfg):
     try:
         validate(cfg)
         from trainkit.app import build  # here, not at the top: build imports the engine
         return build.run(cfg)  # the return value feeds sweepers (e.g. optuna)
+    except KeyboardInterrupt as exc:
+        # Ctrl-C: the Trainer finished its batch and saved a checkpoint (trainer.Interrupted)
+        where = getattr(exc, "checkpoint", None)
+        message = ("trainkit: interrupted; " + (
+            f"checkpoint {where}. Continue with trainer.resume={os.path.dirname(where)}" if where
+            else "before a checkpoint could be saved"))
+        _log_to_file(message)
+        print(message, file=sys.stderr)
+        raise SystemExit(130) from None
     except Exception as exc:
         if not is_user_error(exc) or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise  # Hydra prints the traceback
@@ -43,3 +58,24 @@ def _log_to_file(message):
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)
+
+
+def _refuse_an_existing_run_dir(argv):
+    """`hydra.run.dir=DIR` naming an earlier run's folder: stop before Hydra rewrites its .hydra/ and log.
+
+    (The Trainer refuses such a folder too, but only after Hydra has written into it.)"""
+    if any(a in ("-m", "--multirun", "-c", "--cfg", "-i", "--info", "-h", "--help", "--hydra-help", "-sc",
+                 "--shell-completion", "-p", "--package") for a in argv):
+        return  # a sweep (its own folders), or Hydra printing something without running
+    values = dict(a.split("=", 1) for a in argv if "=" in a and not a.startswith("-"))
+    run_dir = values.get("hydra.run.dir")
+    if not run_dir:
+        return
+    from trainkit.trainer import TrainerError, check_out_dir
+    try:
+        check_out_dir(run_dir, values.get("trainer.resume") or None)
+    except TrainerError as exc:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"trainkit: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
