@@ -1048,4 +1048,9 @@ class FusedRNN(Initializer):
         return mean, math.sqrt(max(sum_sq / total - mean ** 2, 0.0))
 
 
-from .init_describe import ParamRow, describe, format_table  # noqa: E402,F401  (needs the classes above)
+def __getattr__(name):
+    # describe()/format_table() live in init_describe.py, which imports this module: load it on first use
+    if name in ("describe", "format_table", "ParamRow"):
+        from . import init_describe
+        return getattr(init_describe, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

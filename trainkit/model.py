@@ -9,6 +9,8 @@ from collections import namedtuple
 
 from .context import cpu
 
+_log = logging.getLogger(__name__)
+
 __all__ = ["BatchEndParam", "save_checkpoint", "load_checkpoint", "load_params"]
 
 BatchEndParam = namedtuple("BatchEndParams", ["epoch", "nbatch", "eval_metric", "locals"])
@@ -23,7 +25,7 @@ def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_ca
     save_dict.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in aux_params.items()})
     param_name = "%s-%04d.params" % (prefix, epoch)
     nd.save(param_name, save_dict)
-    logging.info('Saved checkpoint to "%s"', param_name)
+    _log.info('Saved checkpoint to "%s"', param_name)
 
 
 def load_params(prefix, epoch):
@@ -33,7 +35,7 @@ def load_params(prefix, epoch):
     save_dict = nd.load(fname)
     arg_params, aux_params = {}, {}
     if not save_dict:
-        logging.warning("Params file '%s' is empty", fname)
+        _log.warning("Params file '%s' is empty", fname)
         return arg_params, aux_params
     if not isinstance(save_dict, dict):
         raise ValueError(f"Invalid param file {fname}: it holds a list of arrays, not 'arg:NAME'/'aux:NAME' entries.")

@@ -41,8 +41,10 @@ from .base import MXNetError
 from .context import Context, cpu
 from .io import DataBatch, DataDesc
 from .model import BatchEndParam, load_checkpoint
-from .ndarray import NDArray, array, zeros
+from .ndarray import NDArray, _to_device, array, zeros
 from .symbol import Symbol
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["Module", "BaseModule"]
 
@@ -102,6 +104,13 @@ def _as_nd(value, what, dtype=None):
     if isinstance(value, (np.ndarray, list, tuple, np.generic, float, int)):
         return array(value, dtype=dtype)
     raise TypeError(f"{what} must be an NDArray or a numpy array, got {type(value).__name__}.")
+
+
+def _assign(dst, data):
+    """``dst[...] = data`` across devices (CuPy refuses numpy arrays in slice assignment)."""
+    if type(dst._data) is not type(data):
+        data = _to_device(data, dst._ctx)
+    dst._data[...] = data
 
 
 class BaseModule:
@@ -713,15 +722,15 @@ class Module(BaseModule):
     def _push_params(self):
         """Copy the CPU copies into the live arrays."""
         for name, arr in self._exec_args.items():
-            arr._data[...] = self._arg_params[name]._data
+            _assign(arr, self._arg_params[name]._data)
         for name, arr in self._exec_aux.items():
-            arr._data[...] = self._aux_params[name]._data
+            _assign(arr, self._aux_params[name]._data)
 
     def _sync_params_from_devices(self):
         for name, arr in self._exec_args.items():
-            self._arg_params[name]._data[...] = arr._data
+            _assign(self._arg_params[name], arr._data)
         for name, arr in self._exec_aux.items():
-            self._aux_params[name]._data[...] = arr._data
+            _assign(self._aux_params[name], arr._data)
         self._params_dirty = False
 
     def get_params(self):
@@ -751,8 +760,8 @@ class Module(BaseModule):
         for values, live, cpu_copy in ((arg_values, self._exec_args, self._arg_params),
                                        (aux_values, self._exec_aux, self._aux_params)):
             for name, value in values.items():
-                live[name]._data[...] = value
-                cpu_copy[name]._data[...] = value
+                _assign(live[name], value)
+                _assign(cpu_copy[name], value)
         self._params_dirty = True
         self.params_initialized = True
 
@@ -992,11 +1001,11 @@ class Module(BaseModule):
         self._symbol.save(f"{prefix}-symbol.json", remove_amp_cast=remove_amp_cast)
         param_name = "%s-%04d.params" % (prefix, epoch)
         self.save_params(param_name)
-        logging.info('Saved checkpoint to "%s"', param_name)
+        _log.info('Saved checkpoint to "%s"', param_name)
         if save_optimizer_states:
             state_name = "%s-%04d.states" % (prefix, epoch)
             self.save_optimizer_states(state_name)
-            logging.info('Saved optimizer state to "%s"', state_name)
+            _log.info('Saved optimizer state to "%s"', state_name)
 
     def save_optimizer_states(self, fname):
         if not self.optimizer_initialized:

@@ -20,7 +20,6 @@ differences computed in float64.
 import contextlib
 import numbers
 import os
-import random as _pyrandom
 
 import numpy as np
 
@@ -185,11 +184,11 @@ def rand_ndarray(shape, stype="default", density=None, dtype=None, modifier_func
 
 
 def rand_shape_2d(dim0=10, dim1=10):
-    return _pyrandom.randint(1, dim0 + 1), _pyrandom.randint(1, dim1 + 1)
+    return int(np.random.randint(1, dim0 + 1)), int(np.random.randint(1, dim1 + 1))
 
 
 def rand_shape_3d(dim0=10, dim1=10, dim2=10):
-    return _pyrandom.randint(1, dim0 + 1), _pyrandom.randint(1, dim1 + 1), _pyrandom.randint(1, dim2 + 1)
+    return tuple(int(np.random.randint(1, d + 1)) for d in (dim0, dim1, dim2))
 
 
 def rand_shape_nd(num_dim, dim=10, allow_zero_size=False):
