@@ -88,3 +88,38 @@ def test_save_and_load_from_gpu(tmp_path):
     x = nd.array([1.0, 2.0], ctx=mx.gpu(0))
     nd.save(str(tmp_path / "x.nd"), {"x": x})
     assert nd.load(str(tmp_path / "x.nd"))["x"].asnumpy().tolist() == [1, 2]
+
+
+def _mlp_symbol():
+    net = mx.sym.FullyConnected(mx.sym.Variable("data"), num_hidden=16, name="fc1")
+    return mx.sym.FullyConnected(mx.sym.Activation(net, act_type="relu"), num_hidden=3, name="fc2")
+
+
+def test_module_on_gpu_matches_cpu():
+    x = np.random.default_rng(1).normal(0, 1, (4, 5)).astype(np.float32)
+
+    def run(ctx):
+        mx.random.seed(0)
+        module = mx.mod.Module(_mlp_symbol(), label_names=None, context=ctx)
+        module.bind(data_shapes=[("data", (4, 5))])
+        module.init_params(mx.init.Xavier())
+        return module.predict(nd.array(x, ctx=ctx)).asnumpy()
+
+    cpu, gpu = both(run)
+    np.testing.assert_allclose(cpu, gpu, rtol=1e-5, atol=1e-6)
+
+
+def test_trainer_on_gpu_matches_cpu():
+    rng = np.random.default_rng(2)
+    X = rng.normal(0, 1, (64, 5)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0)
+
+    def run(ctx):
+        trainer = mx.Trainer(mx.mod.Module(_mlp_symbol(), label_names=None, context=ctx),
+                             optimizer_params={"learning_rate": 0.1, "momentum": 0.9},
+                             train_data=(X, y), val_data=(X, y), epochs=3, batch_size=16, context=ctx)
+        history = trainer.fit()
+        return np.array([[h["train_loss"], h["val_accuracy"]] for h in history])
+
+    cpu, gpu = both(run)
+    np.testing.assert_allclose(cpu, gpu, rtol=1e-4, atol=1e-5)
