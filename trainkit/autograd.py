@@ -248,13 +248,14 @@ def _propagate(heads, head_grads, order, wanted, pending=None, sink=None):
     grads = {}
     for h, hg in zip(heads, head_grads):
         _accumulate(grads, h._node, h._oidx, hg)
+    NDArray, pop, get = _nd.NDArray, grads.pop, grads.get  # locals: this loop is the backward hot path
     for node in reversed(order):
-        g = grads.pop(node, None)
+        g = pop(node, None)
         if g is None:
             continue
         prim = node.prim
         if prim.n_out == 1:
-            out = node.output(0)
+            out = NDArray(node.out, node.inputs[0]._ctx, node, 0)
         else:
             out = tuple(node.output(i) for i in range(prim.n_out))
             g = tuple(_nd.zeros_like(o) if gi is None else gi for gi, o in zip(g, out))
@@ -270,15 +271,15 @@ def _propagate(heads, head_grads, order, wanted, pending=None, sink=None):
                 continue
             if type(parent) is Variable:
                 if gx is not None and (parent.grad_req != "null" if wanted is None else parent in wanted):
-                    prev = grads.get(parent)
+                    prev = get(parent)
                     grads[parent] = gx if prev is None else prev + gx
                 if pending is not None:
-                    pending[parent] -= 1
-                    if not pending[parent] and parent in grads:
-                        sink(parent, grads.pop(parent))
+                    left = pending[parent] = pending[parent] - 1
+                    if not left and parent in grads:
+                        sink(parent, pop(parent))
             elif gx is not None:
                 if parent.prim.n_out == 1:
-                    prev = grads.get(parent)
+                    prev = get(parent)
                     grads[parent] = gx if prev is None else prev + gx
                 else:
                     _accumulate(grads, parent, x._oidx, gx)
