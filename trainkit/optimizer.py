@@ -224,6 +224,12 @@ class Optimizer:
     def _get_wd(self, index):
         return self._get_wds([index])[0]
 
+    def _begin_update(self, index, weight, grad):
+        """Check the pair, count the update and return this weight's (lr, wd)."""
+        _check_pair(self, index, weight, grad)
+        self._update_count(index)
+        return self._get_lr(index), self._get_wd(index)
+
     # ----- states and updates ---------------------------------------------------------------
     def create_state(self, index, weight):
         """The auxiliary state (momentum, moments...) for one weight; None when there is none."""
@@ -475,10 +481,7 @@ class Adam(Optimizer):
                 zeros(weight.shape, weight.context, dtype=dtype))   # variance
 
     def update(self, index, weight, grad, state):
-        _check_pair(self, index, weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd = self._begin_update(index, weight, grad)
         t = self._index_update_count[index]
         lr *= math.sqrt(1. - self.beta2 ** t) / (1. - self.beta1 ** t)
 
@@ -539,10 +542,7 @@ class RMSProp(Optimizer):
         return (zeros(weight.shape, weight.context),)       # n
 
     def update(self, index, weight, grad, state):
-        _check_pair(self, index, weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd = self._begin_update(index, weight, grad)
 
         w, ctx = weight._data, weight._ctx
         xp, dt = ctx.xp, w.dtype.type
@@ -599,10 +599,7 @@ class AdaGrad(Optimizer):
         return zeros(weight.shape, weight.context)    # history, float32 as in MXNet
 
     def update(self, index, weight, grad, state):
-        _check_pair(self, index, weight, grad)
-        self._update_count(index)
-        lr = self._get_lr(index)
-        wd = self._get_wd(index)
+        lr, wd = self._begin_update(index, weight, grad)
 
         w, ctx = weight._data, weight._ctx
         xp, dt = ctx.xp, w.dtype.type

@@ -182,48 +182,19 @@ def lesser_equal(lhs, rhs):
     return _binary(lhs, rhs, BROADCAST_LESSER_EQUAL, LESSER_EQUAL_SCALAR, GREATER_EQUAL_SCALAR)
 
 
-def broadcast_add(lhs, rhs):
-    return apply(BROADCAST_ADD, lhs, rhs)
+def _array_op(prim):
+    def op(lhs, rhs, name=None):
+        return apply(prim, lhs, rhs)
+    op.__name__ = prim.name
+    op.__doc__ = f"``{prim.name}`` of two NDArrays (MXNet's operator of that name)."
+    return op
 
 
-def broadcast_sub(lhs, rhs):
-    return apply(BROADCAST_SUB, lhs, rhs)
-
-
-def broadcast_mul(lhs, rhs):
-    return apply(BROADCAST_MUL, lhs, rhs)
-
-
-def broadcast_div(lhs, rhs):
-    return apply(BROADCAST_DIV, lhs, rhs)
-
-
-def broadcast_power(lhs, rhs):
-    return apply(BROADCAST_POWER, lhs, rhs)
-
-
-def broadcast_maximum(lhs, rhs):
-    return apply(BROADCAST_MAXIMUM, lhs, rhs)
-
-
-def broadcast_minimum(lhs, rhs):
-    return apply(BROADCAST_MINIMUM, lhs, rhs)
-
-
-def elemwise_add(lhs, rhs):
-    return apply(ELEMWISE_ADD, lhs, rhs)
-
-
-def elemwise_sub(lhs, rhs):
-    return apply(ELEMWISE_SUB, lhs, rhs)
-
-
-def elemwise_mul(lhs, rhs):
-    return apply(ELEMWISE_MUL, lhs, rhs)
-
-
-def elemwise_div(lhs, rhs):
-    return apply(ELEMWISE_DIV, lhs, rhs)
+broadcast_add, broadcast_sub, broadcast_mul, broadcast_div, broadcast_power, broadcast_maximum, \
+    broadcast_minimum = map(_array_op, (BROADCAST_ADD, BROADCAST_SUB, BROADCAST_MUL, BROADCAST_DIV,
+                                        BROADCAST_POWER, BROADCAST_MAXIMUM, BROADCAST_MINIMUM))
+elemwise_add, elemwise_sub, elemwise_mul, elemwise_div = map(
+    _array_op, (ELEMWISE_ADD, ELEMWISE_SUB, ELEMWISE_MUL, ELEMWISE_DIV))
 
 
 # ----- unary math ----------------------------------------------------------------------------
