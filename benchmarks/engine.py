@@ -22,7 +22,6 @@ import tracemalloc
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import trainkit as mx  # noqa: E402
 from trainkit import autograd, nd  # noqa: E402
 
 

@@ -26,17 +26,6 @@ def fill(initializer, name, shape, dtype=np.float32, attrs=None):
     return arr.asnumpy()
 
 
-def has_serialization():
-    try:
-        import trainkit.serialization  # noqa: F401
-        return True
-    except ImportError:
-        return False
-
-
-needs_files = pytest.mark.skipif(not has_serialization(), reason="trainkit.serialization not available yet")
-
-
 @pytest.fixture(autouse=True)
 def _fresh_seed():
     rng.seed(0)
@@ -184,7 +173,6 @@ def test_create_round_trips_dumps(make):
     assert init.create(json.loads(original.dumps())).dumps() == original.dumps()   # nested-list form
 
 
-@needs_files
 def test_load_round_trips_through_its_path(tmp_path):
     path = str(tmp_path / "p.params")
     nd.save(path, {"arg:fc_weight": nd.ones((2, 3))})
@@ -658,7 +646,6 @@ def test_load_argument_errors(tmp_path):
         init.Load(missing)
 
 
-@needs_files
 def test_load_from_file(tmp_path):
     path = tmp_path / "p.params"
     nd.save(str(path), {"arg:fc_weight": nd.array([[1, 2]]), "aux:bn_moving_var": nd.array([3.0])})
@@ -670,7 +657,6 @@ def test_load_from_file(tmp_path):
         init.Load(str(tmp_path / "list.nd"))
 
 
-@needs_files
 def test_load_mxnet_fixture():
     with open(os.path.join(DATA, "nd_files_expected.json")) as f:
         expected = json.load(f)["dict.params"]

@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 
 from . import autograd
+from .ndarray import apply
 from .base import MXNetError
 from .name import NameManager
 from .symbol_json import graph_to_json, parse_graph
@@ -543,7 +544,6 @@ for _name in ("broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div"
 
 def _scalar_compute(prim_name):
     def compute(p, xs):
-        from .ndarray import apply
         from .ops.core import REGISTRY
         return [apply(REGISTRY[prim_name], xs[0], scalar=p["scalar"])]
     return compute
@@ -1278,7 +1278,6 @@ def _compute_fn(node):
                 raise MXNetError(f"node '{node.name}' is the custom autograd.Function {prim.name}; a symbol cannot "
                                  "replay it (its forward is Python code that was not recorded).")
             return unsupported
-        from .ndarray import apply
 
         def replay(xs):
             out = apply(prim, *xs, **pyattrs)
@@ -1293,7 +1292,6 @@ def _compute_fn(node):
                 raise MXNetError(f"operator {node.op!r} (layer '{node.name}') is not supported by trainkit; the "
                                  f"supported operators are {sorted(_OPS)}.")
             return missing
-        from .ndarray import apply
         pyattrs = {k: _literal(v) for k, v in node.attrs.items() if not k.startswith("__")}
 
         def generic(xs):
