@@ -7,6 +7,7 @@ topological order, calling each primitive's vjp. The vjps are trainkit ops, so
 with ``create_graph=True`` they are recorded too and can be differentiated again.
 """
 import itertools
+import operator
 import threading
 
 from .base import MXNetError
@@ -56,23 +57,25 @@ class _RecordingStateScope:
     """
 
     def __init__(self, is_record, train_mode):
-        self._enter_record = is_record
-        self._enter_train = train_mode
+        self._enter_record = None if is_record is None else bool(is_record)
+        self._enter_train = None if train_mode is None else bool(train_mode)
         self._prev_record = None
         self._prev_train = None
 
     def __enter__(self):
+        mode = _mode
         if self._enter_record is not None:
-            self._prev_record = set_recording(self._enter_record)
+            self._prev_record, mode.recording = mode.recording, self._enter_record
         if self._enter_train is not None:
-            self._prev_train = set_training(self._enter_train)
+            self._prev_train, mode.training = mode.training, self._enter_train
         return self
 
     def __exit__(self, *exc):
+        mode = _mode
         if self._enter_record is not None and self._prev_record != self._enter_record:
-            set_recording(self._prev_record)
+            mode.recording = self._prev_record
         if self._enter_train is not None and self._prev_train != self._enter_train:
-            set_training(self._prev_train)
+            mode.training = self._prev_train
 
 
 def record(train_mode=True):
@@ -190,7 +193,9 @@ def _head_gradients(heads, head_grads):
                     "it was computed outside autograd.record(), or from arrays none of which had attach_grad()")
             raise MXNetError(f"{_NOT_IN_GRAPH} (head {i}: {hint}.)")
         if hg is None:
-            hg = _nd.NDArray(h._ctx.xp.ones_like(h._data), h._ctx)
+            ones = h._ctx.xp.empty_like(h._data)
+            ones.fill(1)  # empty + fill: a third of ones_like's cost, and every backward pays it
+            hg = _nd.NDArray(ones, h._ctx)
         elif not isinstance(hg, _nd.NDArray):
             raise TypeError(f"head gradient {i} must be an NDArray, got {type(hg).__name__}.")
         elif hg.shape != h.shape:
@@ -202,29 +207,26 @@ def _head_gradients(heads, head_grads):
 
 def _toposort(heads):
     """Op nodes reachable from the heads, each after all the nodes it consumes, and how many
-    times each variable is consumed (so its gradient can be written once its last use has run)."""
-    order, seen, uses = [], set(), {}
-    for h in heads:
-        root = h._node
-        if type(root) is not OpNode or root in seen:
-            continue
-        seen.add(root)
-        stack = [(root, iter(root.inputs))]
-        while stack:
-            node, inputs = stack[-1]
-            for x in inputs:
-                parent = x._node
-                if type(parent) is OpNode:
-                    if parent not in seen:
-                        seen.add(parent)
-                        stack.append((parent, iter(parent.inputs)))
-                        break
-                elif parent is not None:
-                    uses[parent] = uses.get(parent, 0) + 1
-            else:
-                stack.pop()
-                order.append(node)
-    return order, uses
+    times each variable is consumed (so its gradient can be written once its last use has run).
+
+    Node ids grow in creation order and a node is always created after its inputs, so
+    sorting the reachable nodes by id is a topological order.
+    """
+    stack = list(dict.fromkeys(h._node for h in heads if type(h._node) is OpNode))
+    seen, uses = set(stack), {}
+    while stack:
+        for x in stack.pop().inputs:
+            parent = x._node
+            if type(parent) is OpNode:
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+            elif parent is not None:
+                uses[parent] = uses.get(parent, 0) + 1
+    return sorted(seen, key=_node_id), uses
+
+
+_node_id = operator.attrgetter("id")
 
 
 def _accumulate(grads, node, oidx, g):
@@ -255,7 +257,7 @@ def _propagate(heads, head_grads, order, wanted, pending=None, sink=None):
             continue
         prim = node.prim
         if prim.n_out == 1:
-            out = NDArray(node.out, node.inputs[0]._ctx, node, 0)
+            out = NDArray(node.out, node.inputs[0]._ctx, node, 0) if prim.uses_out else None
         else:
             out = tuple(node.output(i) for i in range(prim.n_out))
             g = tuple(_nd.zeros_like(o) if gi is None else gi for gi, o in zip(g, out))
@@ -312,8 +314,12 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
         _write_grad(var, g, taken)
         written.append(var)
 
-    with _Saved(recording=False, training=train_mode):
+    saved = _mode.recording, _mode.training
+    _mode.recording, _mode.training = False, bool(train_mode)
+    try:
         rest = _propagate(heads, head_grads, order, None, uses, sink)
+    finally:
+        _mode.recording, _mode.training = saved
     if not retain_graph:
         _free(order)
     for var, g in rest.items():

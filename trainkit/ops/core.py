@@ -5,6 +5,7 @@ Each vjp is written with trainkit ops (the NDArray functions), never raw numpy,
 so running it while recording records the gradient computation itself: that is
 all ``autograd.grad(..., create_graph=True)`` needs for gradients of gradients.
 """
+import dis
 
 
 class Primitive:
@@ -17,7 +18,7 @@ class Primitive:
     ``vjp=None`` marks a primitive with no gradient at all (comparisons, argmax).
     """
 
-    __slots__ = ("name", "forward", "vjp", "n_out", "wants_needs")
+    __slots__ = ("name", "forward", "vjp", "n_out", "wants_needs", "uses_out")
 
     def __init__(self, name, forward, vjp, n_out=1):
         self.name = name
@@ -26,9 +27,28 @@ class Primitive:
         self.n_out = n_out
         # a vjp marked ``wants_needs`` gets needs=(bool per input) to skip products nobody uses
         self.wants_needs = getattr(vjp, "wants_needs", False)
+        # backward builds the ``out`` NDArray only for vjps whose code reads it
+        self.uses_out = _reads_name(vjp, "out")
 
     def __repr__(self):
         return f"<Primitive {self.name}>"
+
+
+def _reads_name(fn, name):
+    """Whether ``fn``'s code (nested lambdas included) loads the variable ``name``; True when unsure."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return True
+    codes = [code]
+    while codes:
+        c = codes.pop()
+        if name in c.co_cellvars:
+            return True
+        for ins in dis.get_instructions(c):
+            if ins.opname.startswith("LOAD_") and ins.argval == name:
+                return True
+        codes.extend(k for k in c.co_consts if hasattr(k, "co_code"))
+    return False
 
 
 REGISTRY = {}

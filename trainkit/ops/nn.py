@@ -74,7 +74,7 @@ def batch_dot(lhs, rhs, transpose_a=False, transpose_b=False, name=None):
 
 # ----- FullyConnected -------------------------------------------------------------------------
 def _fc_fwd(x, w, *bias, num_hidden, flatten):
-    x2 = x.reshape(x.shape[0], -1) if flatten else x
+    x2 = x.reshape(x.shape[0], -1) if flatten and x.ndim != 2 else x
     out = x2 @ w.T
     if bias:
         out += bias[0]
