@@ -92,7 +92,7 @@ def _fc_vjp(g, out, x, w, *bias, num_hidden, flatten, needs):
     dw = apply(DOT, g2, x2, transpose_a=True, transpose_b=False) if needs[1] else None
     if not bias:
         return dx, dw
-    return dx, dw, (reduce.sum(g2, axis=0) if needs[2] else None)
+    return dx, dw, (apply(reduce.SUM, g2, axes=(0,), keepdims=False) if needs[2] else None)
 
 
 FULLY_CONNECTED = primitive("FullyConnected", _fc_fwd, _fc_vjp)
