@@ -576,3 +576,22 @@ def test_inplace_write_inside_record_raises():
         fresh[:] = 3  # not in a graph: fine
     y += 1  # outside record: fine
     assert y.asnumpy().tolist() == [3, 3]
+
+
+def test_function_gradient_buffers_never_alias_user_arrays():
+    kept = nd.array([5.0, 6.0])
+
+    class ReturnsKept(ag.Function):
+        def forward(self, x):
+            return x * 1
+
+        def backward(self, dy):
+            return kept
+
+    x = nd.array([1.0, 2.0])
+    x.attach_grad()
+    with ag.record():
+        y = ReturnsKept()(x)
+    y.backward()
+    x.grad[:] = 0
+    assert kept.asnumpy().tolist() == [5, 6]

@@ -441,7 +441,7 @@ class Function:
             if r.shape != x.shape:
                 raise ValueError(f"{name}.backward returned a gradient of shape {r.shape} for input {i}, "
                                  f"whose shape is {x.shape}.")
-            checked.append(_nd.NDArray(r._data, r._ctx))
+            checked.append(_nd.NDArray(r._data.copy(), r._ctx))  # the user may keep r: never adopt it
         return checked
 
     def forward(self, *inputs):
