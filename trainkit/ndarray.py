@@ -16,8 +16,11 @@ _CPU0 = Context("cpu", 0)
 def apply(prim, *inputs, **attrs):
     """Run primitive ``prim`` on NDArray ``inputs``; record it when autograd is recording."""
     try:
-        if len(inputs) == 1:
+        n = len(inputs)
+        if n == 1:
             out = prim.forward(inputs[0]._data, **attrs)
+        elif n == 2:
+            out = prim.forward(inputs[0]._data, inputs[1]._data, **attrs)
         else:
             out = prim.forward(*[x._data for x in inputs], **attrs)
     except (ValueError, IndexError) as err:
