@@ -155,28 +155,20 @@ class MultiFactorScheduler(LRScheduler):
         return self.base_lr
 
 
-def _check_decay_span(max_update, warmup_steps, who):
-    _check_int(max_update, "max_update", who)
-    if max_update < 1:
-        raise ValueError(f"maximum number of updates must be strictly positive: {who} got "
-                         f"max_update={max_update}.")
-    if max_update <= warmup_steps:
-        raise ValueError(f"{who} needs max_update > warmup_steps, got max_update={max_update} and "
-                         f"warmup_steps={warmup_steps}: the decay runs between the two.")
+class _DecayScheduler(LRScheduler):
+    """Decay from ``base_lr`` to ``final_lr`` between ``warmup_steps`` and ``max_update``, along
+    ``_curve(t)`` (1 at t=0, 0 at t=1); after ``max_update`` the last value stays."""
 
-
-class PolyScheduler(LRScheduler):
-    """Polynomial decay to ``final_lr`` at ``max_update``.
-
-    ``lr = final_lr + (base_lr - final_lr) * (1 - (n - warmup_steps) / (max_update - warmup_steps)) ** pwr``
-    for ``warmup_steps <= n <= max_update``; after ``max_update`` the last value stays.
-    """
-
-    def __init__(self, max_update, base_lr=0.01, pwr=2, final_lr=0,
-                 warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
+    def __init__(self, max_update, base_lr, final_lr, warmup_steps, warmup_begin_lr, warmup_mode):
         super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
-        _check_decay_span(max_update, warmup_steps, "PolyScheduler")
-        self.power = pwr
+        who = type(self).__name__
+        _check_int(max_update, "max_update", who)
+        if max_update < 1:
+            raise ValueError(f"maximum number of updates must be strictly positive: {who} got "
+                             f"max_update={max_update}.")
+        if max_update <= warmup_steps:
+            raise ValueError(f"{who} needs max_update > warmup_steps, got max_update={max_update} and "
+                             f"warmup_steps={warmup_steps}: the decay runs between the two.")
         self.base_lr_orig = self.base_lr
         self.max_update = max_update
         self.final_lr = final_lr
@@ -186,12 +178,28 @@ class PolyScheduler(LRScheduler):
         if num_update < self.warmup_steps:
             return self.get_warmup_lr(num_update)
         if num_update <= self.max_update:
-            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * \
-                pow(1 - float(num_update - self.warmup_steps) / float(self.max_steps), self.power)
+            t = float(num_update - self.warmup_steps) / float(self.max_steps)
+            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * self._curve(t)
         return self.base_lr
 
 
-class CosineScheduler(LRScheduler):
+class PolyScheduler(_DecayScheduler):
+    """Polynomial decay to ``final_lr`` at ``max_update``.
+
+    ``lr = final_lr + (base_lr - final_lr) * (1 - (n - warmup_steps) / (max_update - warmup_steps)) ** pwr``
+    for ``warmup_steps <= n <= max_update``; after ``max_update`` the last value stays.
+    """
+
+    def __init__(self, max_update, base_lr=0.01, pwr=2, final_lr=0,
+                 warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
+        super().__init__(max_update, base_lr, final_lr, warmup_steps, warmup_begin_lr, warmup_mode)
+        self.power = pwr
+
+    def _curve(self, t):
+        return pow(1 - t, self.power)
+
+
+class CosineScheduler(_DecayScheduler):
     """Cosine decay to ``final_lr`` at ``max_update``.
 
     ``lr = final_lr + (base_lr - final_lr) * (1 + cos(pi * (n - warmup_steps) / (max_update - warmup_steps))) / 2``
@@ -200,17 +208,7 @@ class CosineScheduler(LRScheduler):
 
     def __init__(self, max_update, base_lr=0.01, final_lr=0,
                  warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
-        super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
-        _check_decay_span(max_update, warmup_steps, "CosineScheduler")
-        self.base_lr_orig = base_lr
-        self.max_update = max_update
-        self.final_lr = final_lr
-        self.max_steps = self.max_update - self.warmup_steps
+        super().__init__(max_update, base_lr, final_lr, warmup_steps, warmup_begin_lr, warmup_mode)
 
-    def __call__(self, num_update):
-        if num_update < self.warmup_steps:
-            return self.get_warmup_lr(num_update)
-        if num_update <= self.max_update:
-            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * \
-                (1 + cos(pi * (num_update - self.warmup_steps) / self.max_steps)) / 2
-        return self.base_lr
+    def _curve(self, t):
+        return (1 + cos(pi * t)) / 2
