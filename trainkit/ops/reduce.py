@@ -32,7 +32,10 @@ def _expand_back(g, x, axes, scale=1.0):
 
 def _expand_back_fwd(g, shape, axes, scale):
     out = np.empty_like(g, shape=shape)
-    np.multiply(g.reshape(_kept_shape(shape, axes)), scale, out=out)  # the ufunc broadcasts into out
+    if g.size == 1:  # a full reduction (a loss): one value to spread
+        out.fill(g.reshape(()).item() * scale)
+    else:
+        np.multiply(g.reshape(_kept_shape(shape, axes)), scale, out=out)  # the ufunc broadcasts into out
     return out
 
 
