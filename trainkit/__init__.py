@@ -3,12 +3,18 @@
 ``import trainkit as mx`` and MXNet-1.x code runs unchanged.
 """
 import importlib
+import sys
 
-from . import autograd, ndarray, nd, random  # noqa: F401
+from . import autograd, ndarray, random  # noqa: F401
 from .base import MXNetError  # noqa: F401
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus  # noqa: F401
 
 __version__ = "0.1.0"
+
+# MXNet's mx.nd *is* mx.ndarray (``import mxnet.ndarray as nd``); both import paths work
+nd = ndarray
+sys.modules[__name__ + ".nd"] = ndarray
+sys.modules[__name__ + ".nd.random"] = ndarray.random
 
 # MXNet's namespace names -> trainkit modules, imported on first use so `import trainkit` stays fast
 _SUBMODULES = {

@@ -12,7 +12,7 @@ import threading
 
 from .base import MXNetError
 from .ops.core import Primitive
-from . import ndarray as _nd  # circular: only its attributes are used, at call time
+from .ndarray import ndarray as _nd  # circular: only its attributes are used, at call time
 
 _GRAD_REQS = ("null", "write", "add")
 

@@ -14,7 +14,7 @@ from . import initializer as _init, metric as _metric
 from .base import MXNetError
 from .io import DataBatch
 from .model import BatchEndParam
-from .ndarray import NDArray, array
+from .ndarray.ndarray import NDArray, array
 
 
 class ModuleStateError(MXNetError, AssertionError):

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import random as _random
 from .base import MXNetError
-from .ndarray import NDArray
+from .ndarray.ndarray import NDArray
 
 __all__ = ["InitDesc", "Initializer", "Zero", "One", "Constant", "Uniform", "Normal", "Orthogonal",
            "Xavier", "MSRAPrelu", "Bilinear", "LSTMBias", "FusedRNN", "Load", "Mixed",

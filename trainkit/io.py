@@ -27,7 +27,7 @@ import numpy as np
 
 from . import random as _random
 from .base import MXNetError
-from .ndarray import NDArray, array
+from .ndarray.ndarray import NDArray, array
 
 __all__ = ["DataDesc", "DataBatch", "DataIter", "NDArrayIter"]
 

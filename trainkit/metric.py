@@ -19,7 +19,7 @@ from collections import OrderedDict
 
 import numpy
 
-from .ndarray import NDArray
+from .ndarray.ndarray import NDArray
 
 __all__ = ["EvalMetric", "CompositeEvalMetric", "Accuracy", "TopKAccuracy", "F1", "MAE", "MSE", "RMSE",
            "CrossEntropy", "Loss", "CustomMetric", "create", "register", "alias", "np", "check_label_shapes"]

@@ -38,7 +38,7 @@ from .base import MXNetError
 from .context import Context, cpu
 from .io import DataDesc
 from .model import load_checkpoint
-from .ndarray import NDArray, _to_device, array, zeros
+from .ndarray.ndarray import NDArray, _to_device, array, zeros
 from .base_module import BaseModule, ModuleStateError, ModuleValueError, _as_list
 from .symbol import Symbol
 

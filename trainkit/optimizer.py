@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 
 from .base import MXNetError
-from .ndarray import NDArray, zeros
+from .ndarray.ndarray import NDArray, zeros
 
 __all__ = ["Optimizer", "SGD", "Adam", "RMSProp", "AdaGrad", "Updater", "create", "register", "get_updater"]
 

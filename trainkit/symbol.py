@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from . import autograd
-from .ndarray import apply
+from .ndarray.ndarray import apply
 from .base import MXNetError
 from .name import NameManager
 from .symbol_json import graph_to_json, parse_graph
@@ -788,7 +788,7 @@ class _Plan:
 
     def constants(self, ctx=None):
         """The feed list with recorded constants filled in and the other slots None."""
-        from .ndarray import NDArray, array
+        from .ndarray.ndarray import NDArray, array
         feed = [None] * len(self.var_nodes)
         for i, n in enumerate(self.var_nodes):
             if n.value is not None:
@@ -797,7 +797,7 @@ class _Plan:
 
     def feed(self, arrays, ctx=None):
         """A feed list from ``{name: array}``; every variable must be given (recorded constants excepted)."""
-        from .ndarray import NDArray, array
+        from .ndarray.ndarray import NDArray, array
         feed = self.constants(ctx)
         unknown = [k for k in arrays if k not in self.positions]
         if unknown:

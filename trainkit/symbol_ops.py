@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from .base import MXNetError
-from .ndarray import apply
+from .ndarray.ndarray import apply
 
 
 class _ShapeError(Exception):

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import autograd
 from .context import Context, current_context
-from .ndarray import NDArray, array
+from .ndarray.ndarray import NDArray, array
 
 __all__ = ["default_context", "set_default_context", "default_dtype", "default_rtols", "default_atols",
            "get_tolerance", "get_tols", "get_rtol", "get_atol", "almost_equal", "assert_almost_equal", "same",

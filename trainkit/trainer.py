@@ -47,7 +47,7 @@ from . import random as _random
 from .base import MXNetError
 from .context import Context
 from .callbacks import Callback, EarlyStopping, _Best, _overrides  # noqa: F401 - Callback, EarlyStopping re-exported
-from .ndarray import NDArray, array
+from .ndarray.ndarray import NDArray, array
 
 __all__ = ["Trainer", "Callback", "EarlyStopping", "TrainerError", "Interrupted", "find_checkpoint", "check_out_dir"]
 

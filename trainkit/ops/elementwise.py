@@ -9,7 +9,7 @@ import numpy as np
 
 from .core import primitive, unbroadcast
 from ..base import MXNetError
-from ..ndarray import NDArray, apply, _as_nd
+from ..ndarray.ndarray import NDArray, apply, _as_nd
 
 
 def _scalar(value):

@@ -11,7 +11,7 @@ from .core import primitive
 from . import elementwise as ew, reduce, shape as sh
 from .. import autograd
 from ..base import MXNetError
-from ..ndarray import NDArray, apply
+from ..ndarray.ndarray import NDArray, apply
 
 
 def _wants_needs(vjp):

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .core import primitive
-from ..ndarray import apply
+from ..ndarray.ndarray import apply
 
 
 def _axes(axis, ndim, exclude=False):

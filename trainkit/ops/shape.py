@@ -5,7 +5,7 @@ import numpy as np
 
 from .core import primitive, unbroadcast
 from ..base import MXNetError
-from ..ndarray import NDArray, apply, _index
+from ..ndarray.ndarray import NDArray, apply, _index
 
 
 def _mx_shape(old, new, reverse=False):

@@ -1,5 +1,5 @@
 """``mx.nd``: NDArray creation and every operator, as MXNet 1.x names them."""
-from ..ndarray import (NDArray, arange, array, empty, full, ones, ones_like, waitall,  # noqa: F401
+from .ndarray import (NDArray, arange, array, empty, full, ones, ones_like, waitall,  # noqa: F401
                        zeros, zeros_like)
 from ..ops.elementwise import (abs, add, arctan, broadcast_add, broadcast_div, broadcast_maximum,  # noqa: F401
                                broadcast_minimum, broadcast_mul, broadcast_power, broadcast_sub, cast, ceil,
@@ -48,3 +48,15 @@ def load(fname, ctx=None):
     if isinstance(loaded, dict):
         return {k: array(v, ctx, v.dtype) for k, v in loaded.items()}
     return [array(v, ctx, v.dtype) for v in loaded]
+
+
+def _export_operator_table():
+    """Every operator registered with ``ops.table.operator`` is an ``mx.nd`` function (and its aliases)."""
+    from .. import ops  # noqa: F401  (importing the package registers every operator module)
+    from ..ops.table import OPERATORS
+    namespace = globals()
+    for op_name, spec in OPERATORS.items():
+        namespace.setdefault(op_name, spec.fn)
+
+
+_export_operator_table()

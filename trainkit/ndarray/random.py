@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import random as _rng
 from ..context import current_context
-from ..ndarray import NDArray, _to_device
+from .ndarray import NDArray, _to_device
 
 
 def _wrap(data, ctx, out):

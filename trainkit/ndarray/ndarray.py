@@ -6,9 +6,9 @@ result into the graph (an ``autograd.OpNode``).
 """
 import numpy as np
 
-from . import autograd
-from .base import MXNetError
-from .context import Context, current_context
+from .. import autograd
+from ..base import MXNetError
+from ..context import Context, current_context
 
 _CPU0 = Context("cpu", 0)
 
@@ -131,11 +131,11 @@ class NDArray:
         dtype = np.dtype(dtype)
         if not copy and dtype == self._data.dtype:
             return self
-        from .ops.elementwise import cast
+        from ..ops.elementwise import cast
         return cast(self, dtype=dtype)
 
     def copy(self):
-        from .ops.shape import identity
+        from ..ops.shape import identity
         return identity(self)
 
     def copyto(self, other):
@@ -215,7 +215,7 @@ class NDArray:
         self._data[_index(key)] = value
 
     def __getitem__(self, key):
-        from .ops.shape import getitem
+        from ..ops.shape import getitem
         return getitem(self, key)
 
     def _inplace(self, ufunc, other):
@@ -314,7 +314,7 @@ def waitall():
 
 
 # ----- operators and fluent methods: thin links to the primitives in trainkit.ops -------------------
-from .ops import elementwise as _ew, nn as _nn, reduce as _red, shape as _sh  # noqa: E402
+from ..ops import elementwise as _ew, nn as _nn, reduce as _red, shape as _sh  # noqa: E402
 
 
 def _reflected(op):
