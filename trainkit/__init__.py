@@ -23,6 +23,8 @@ _SUBMODULES = {
     "mod": "module", "module": "module",
     "optimizer": "optimizer", "lr_scheduler": "lr_scheduler", "metric": "metric", "io": "io",
     "test_utils": "test_utils", "model": "model", "name": "name", "serialization": "serialization",
+    "gluon": "gluon", "kv": "kvstore", "kvstore": "kvstore", "callback": "callback",
+    "mon": "monitor", "monitor": "monitor", "base": "base",
 }
 
 
