@@ -262,19 +262,6 @@ def _reshape_infer(p, s):
         raise _ShapeError(str(e)) from None
 
 
-def _reduce_infer(p, s):
-    data = s[0]
-    if data is None:
-        return s, [None]
-    from .ops.reduce import _axes
-    axes = _axes(p["axis"], len(data), p["exclude"])
-    if p["keepdims"]:
-        out = tuple(1 if i in axes else n for i, n in enumerate(data))
-    else:
-        out = tuple(n for i, n in enumerate(data) if i not in axes) or (1,)
-    return s, [out]
-
-
 def _elemwise_infer(p, s):
     a, b = s
     if a is None and b is not None:
@@ -285,32 +272,6 @@ def _elemwise_infer(p, s):
         raise _ShapeError(f"inputs must have the same shape, got lhs {tuple(a)} and rhs {tuple(b)} (use the "
                           "broadcast_* operators to broadcast)")
     return s, [a]
-
-
-def _broadcast_infer(p, s):
-    a, b = s
-    if a is None or b is None:
-        return s, [None]
-    try:
-        return s, [tuple(np.broadcast_shapes(tuple(a), tuple(b)))]
-    except ValueError:
-        raise _ShapeError(f"shapes {tuple(a)} and {tuple(b)} cannot be broadcast together") from None
-
-
-def _transpose_infer(p, s):
-    data = s[0]
-    if data is None:
-        return s, [None]
-    axes = p["axes"] or tuple(reversed(range(len(data))))
-    return s, [tuple(data[a] for a in axes)]
-
-
-def _expand_dims_infer(p, s):
-    data = s[0]
-    if data is None:
-        return s, [None]
-    axis = p["axis"] % (len(data) + 1)
-    return s, [tuple(data[:axis]) + (1,) + tuple(data[axis:])]
 
 
 # ----- operators ----------------------------------------------------------------------------------
@@ -397,9 +358,8 @@ for _name in ("softmax", "log_softmax"):
         (lambda fn: lambda p, xs: [getattr(_nd(), fn)(xs[0], axis=p["axis"], temperature=p["temperature"])])(_name)))
 _UNARY = ("relu", "sigmoid", "tanh", "exp", "log", "sqrt", "square", "abs", "negative", "sin", "cos", "log1p",
           "expm1", "reciprocal", "softsign", "sign", "floor", "ceil", "round")
-for _name in _UNARY:
-    _register(_OpDef(_name, _name, ["data"], {}, _same_infer,
-                     (lambda fn: lambda p, xs: [getattr(_nd(), fn)(xs[0])])(_name)))
+# the _UNARY operators, transpose, expand_dims, clip, sum/mean/max/min and broadcast_* come from the table
+# (their @operator entries in ops/*.py carry the shape rules): see ops/table_sym.sync_table
 _register(_OpDef("_copy", "_copy", ["data"], {}, _same_infer, lambda p, xs: [_nd().identity(xs[0])]), "identity")
 _register(_OpDef(
     "dot", "dot", ["lhs", "rhs"], {"transpose_a": (_p_bool, False), "transpose_b": (_p_bool, False)}, _dot_infer,
@@ -411,22 +371,6 @@ _register(_OpDef(
 _register(_OpDef(
     "Reshape", "reshape", ["data"], {"shape": (_p_shape, ()), "reverse": (_p_bool, False)}, _reshape_infer,
     lambda p, xs: [_nd().reshape(xs[0], p["shape"], reverse=p["reverse"])]), "reshape")
-_register(_OpDef(
-    "transpose", "transpose", ["data"], {"axes": (_p_shape, ())}, _transpose_infer,
-    lambda p, xs: [_nd().transpose(xs[0], axes=p["axes"] or None)]))
-_register(_OpDef(
-    "expand_dims", "expand_dims", ["data"], {"axis": (_p_int, _REQUIRED)}, _expand_dims_infer,
-    lambda p, xs: [_nd().expand_dims(xs[0], axis=p["axis"])]))
-_register(_OpDef(
-    "clip", "clip", ["data"], {"a_min": (_p_float, _REQUIRED), "a_max": (_p_float, _REQUIRED)}, _same_infer,
-    lambda p, xs: [_nd().clip(xs[0], p["a_min"], p["a_max"])]))
-for _name in ("sum", "mean", "max", "min"):
-    _register(_OpDef(
-        _name, _name, ["data"],
-        {"axis": (_p_axis, None), "keepdims": (_p_bool, False), "exclude": (_p_bool, False)}, _reduce_infer,
-        (lambda fn: lambda p, xs: [getattr(_nd(), fn)(xs[0], axis=p["axis"], keepdims=p["keepdims"],
-                                                     exclude=p["exclude"])])(_name)))
-_ALIASES["sum_axis"] = "sum"
 # array (op) array: the elemwise_* ops need equal shapes, broadcast_* broadcast
 for _name, _hint, _fn in (("elemwise_add", "_plus", "elemwise_add"), ("elemwise_sub", "_minus", "elemwise_sub"),
                           ("elemwise_mul", "_mul", "elemwise_mul"), ("elemwise_div", "_div", "elemwise_div")):
@@ -435,10 +379,6 @@ for _name, _hint, _fn in (("elemwise_add", "_plus", "elemwise_add"), ("elemwise_
               "_" + _hint[1:].capitalize())
 _register(_OpDef("_power", "_power", ["lhs", "rhs"], {}, _elemwise_infer,
                  lambda p, xs: [_nd().broadcast_power(xs[0], xs[1])]), "_Power")
-for _name in ("broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div", "broadcast_power",
-              "broadcast_maximum", "broadcast_minimum"):
-    _register(_OpDef(_name, _name, ["lhs", "rhs"], {}, _broadcast_infer,
-                     (lambda fn: lambda p, xs: [getattr(_nd(), fn)(xs[0], xs[1])])(_name)))
 
 
 def _scalar_compute(prim_name):
@@ -460,3 +400,7 @@ for _name, _hint, _legacy in (("_plus_scalar", "_plusscalar", "_PlusScalar"),
                               ("_minimum_scalar", "_minimumscalar", "_MinimumScalar")):
     _register(_OpDef(_name, _hint, ["data"], {"scalar": (_p_float, _REQUIRED)}, _same_infer,
                      _scalar_compute(_name)), _legacy)
+
+
+# operators generated from the one table (ops/table.py) live in ops/table_sym.py
+from .ops.table_sym import _TableOpDef, export_symbols, symbol_function, sync_table  # noqa: E402,F401

@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from .core import primitive, unbroadcast
+from .table import operator, same_shape
 from ..base import MXNetError
 from ..ndarray.ndarray import NDArray, apply, _as_nd
 
@@ -182,17 +183,29 @@ def lesser_equal(lhs, rhs):
     return _binary(lhs, rhs, BROADCAST_LESSER_EQUAL, LESSER_EQUAL_SCALAR, GREATER_EQUAL_SCALAR)
 
 
-def _array_op(prim):
+def _broadcast_infer(attrs, in_shapes):
+    a, b = in_shapes
+    if a is None or b is None:
+        return in_shapes, [None]
+    try:
+        return in_shapes, [tuple(np.broadcast_shapes(tuple(a), tuple(b)))]
+    except ValueError:
+        raise MXNetError(f"shapes {tuple(a)} and {tuple(b)} cannot be broadcast together") from None
+
+
+def _array_op(prim, aliases=()):
     def op(lhs, rhs, name=None):
         return apply(prim, lhs, rhs)
     op.__name__ = prim.name
     op.__doc__ = f"``{prim.name}`` of two NDArrays (MXNet's operator of that name)."
-    return op
+    broadcasts = prim.name.startswith("broadcast_")
+    return operator(("lhs", "rhs"), aliases=aliases, infer=_broadcast_infer if broadcasts else None)(op)
 
 
-broadcast_add, broadcast_sub, broadcast_mul, broadcast_div, broadcast_power, broadcast_maximum, \
-    broadcast_minimum = map(_array_op, (BROADCAST_ADD, BROADCAST_SUB, BROADCAST_MUL, BROADCAST_DIV,
-                                        BROADCAST_POWER, BROADCAST_MAXIMUM, BROADCAST_MINIMUM))
+broadcast_add = _array_op(BROADCAST_ADD, ("broadcast_plus",))
+broadcast_sub = _array_op(BROADCAST_SUB, ("broadcast_minus",))
+broadcast_mul, broadcast_div, broadcast_power, broadcast_maximum, broadcast_minimum = map(
+    _array_op, (BROADCAST_MUL, BROADCAST_DIV, BROADCAST_POWER, BROADCAST_MAXIMUM, BROADCAST_MINIMUM))
 elemwise_add, elemwise_sub, elemwise_mul, elemwise_div = map(
     _array_op, (ELEMWISE_ADD, ELEMWISE_SUB, ELEMWISE_MUL, ELEMWISE_DIV))
 
@@ -220,7 +233,14 @@ LOG = primitive("log", _libm(np.log), lambda g, out, x: (g / x,))
 SQRT = primitive("sqrt", np.sqrt, lambda g, out, x: (g / (2 * out),))
 SQUARE = primitive("square", np.square, lambda g, out, x: (g * 2 * x,))
 ABS = primitive("abs", np.abs, lambda g, out, x: (g * sign(x),))
-SIGN = primitive("sign", np.sign, None)
+def zero_grad(g, out, x, *rest, **attrs):
+    """The gradient of a piecewise-constant op (sign, floor, a 0/1 mask): zeros, as MXNet's
+    MakeZeroGradNodes. Unlike ``vjp=None`` this keeps the result in the graph, so a
+    second-order gradient through relu/abs/clip is zero instead of an error."""
+    return (NDArray(x._ctx.xp.zeros_like(x._data), x._ctx),) + (None,) * len(rest)
+
+
+SIGN = primitive("sign", np.sign, zero_grad)
 TANH = primitive("tanh", _libm(np.tanh), lambda g, out, x: (g * (1 - out * out),))
 SIGMOID = primitive("sigmoid", _stable_sigmoid, lambda g, out, x: (g * out * (1 - out),))
 SIN = primitive("sin", _libm(np.sin), lambda g, out, x: (g * cos(x),))
@@ -236,12 +256,13 @@ SOFTRELU = primitive("softrelu", lambda x: np.logaddexp(0, x).astype(x.dtype, co
 SOFTSIGN = primitive("softsign", lambda x: x / (1 + np.abs(x)),
                      lambda g, out, x: (g / square(1 + abs(x)),))
 # relu's gradient is its own primitive: one pass instead of a comparison and a product
-BACKWARD_RELU = primitive("_backward_relu", lambda g, x: g * (x > 0),
-                          lambda gg, out, g, x: (relu_grad(gg, x), None))
+# sign(max(x, 0)) is 1, 0, or NaN for a NaN input: MXNet's relu gradient lets NaN through
+BACKWARD_RELU = primitive("_backward_relu", lambda g, x: g * np.sign(np.maximum(x, 0)),
+                          lambda gg, out, g, x: (relu_grad(gg, x), zero_grad(None, None, x)[0]))
 RELU = primitive("relu", lambda x: np.maximum(x, 0), lambda g, out, x: (relu_grad(g, x),))
-FLOOR = primitive("floor", np.floor, None)
-CEIL = primitive("ceil", np.ceil, None)
-ROUND = primitive("round", np.round, None)
+FLOOR = primitive("floor", np.floor, zero_grad)
+CEIL = primitive("ceil", np.ceil, zero_grad)
+ROUND = primitive("round", np.round, zero_grad)
 
 
 def relu_grad(g, x):
@@ -253,7 +274,7 @@ def _unary(prim):
         return apply(prim, data)
     op.__name__ = prim.name
     op.__doc__ = f"Elementwise ``{prim.name}`` (MXNet's operator of that name)."
-    return op
+    return operator(infer=same_shape)(op)
 
 
 negative, exp, log, sqrt, square, abs, sign, tanh, sigmoid, relu = map(
@@ -264,16 +285,19 @@ floor, ceil, round = map(_unary, (FLOOR, CEIL, ROUND))
 
 
 # ----- clip and casts ---------------------------------------------------------------------
-IN_RANGE = primitive("_in_range", lambda x, a_min, a_max: ((x >= a_min) & (x <= a_max)).astype(x.dtype), None)
+IN_RANGE = primitive("_in_range", lambda x, a_min, a_max: ((x >= a_min) & (x <= a_max)).astype(x.dtype),
+                     zero_grad)
 CLIP = primitive("clip", lambda x, a_min, a_max: np.clip(x, a_min, a_max),
                  lambda g, out, x, a_min, a_max: (g * apply(IN_RANGE, x, a_min=a_min, a_max=a_max),))
 CAST = primitive("Cast", lambda x, dtype: x.astype(dtype),
                  lambda g, out, x, dtype: (cast(g, dtype=x.dtype),))
 
 
+@operator(infer=same_shape)
 def clip(data, a_min, a_max, name=None):
     return apply(CLIP, data, a_min=_scalar(a_min), a_max=_scalar(a_max))
 
 
+@operator(name="Cast", aliases=("cast",), infer=same_shape)
 def cast(data, dtype, name=None):
     return apply(CAST, data, dtype=np.dtype(dtype))

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .core import primitive
+from .table import operator
 from . import elementwise as ew, reduce, shape as sh
 from .. import autograd
 from ..base import MXNetError
@@ -42,7 +43,7 @@ def _product_vjp(product):
 DOT = primitive("dot", _dot_fwd, _product_vjp(lambda *args, **kw: dot(*args, **kw)))
 
 
-def dot(lhs, rhs, transpose_a=False, transpose_b=False, name=None):
+def dot(lhs, rhs, transpose_a=False, transpose_b=False, forward_stype=None, name=None):
     """Matrix product of two 2-D arrays (1-D and N-D inputs are reshaped around the 2-D product)."""
     if lhs.ndim == 2 and rhs.ndim == 2:
         k1 = lhs.shape[0 if transpose_a else 1]
@@ -51,12 +52,21 @@ def dot(lhs, rhs, transpose_a=False, transpose_b=False, name=None):
             raise MXNetError(f"dot: shapes {lhs.shape} and {rhs.shape} do not fit (transpose_a={transpose_a}, "
                              f"transpose_b={transpose_b}): the inner dimensions {k1} and {k2} differ.")
         return apply(DOT, lhs, rhs, transpose_a=transpose_a, transpose_b=transpose_b)
-    if transpose_a or transpose_b:
-        raise MXNetError(f"dot: transpose_a/transpose_b need 2-D inputs, got shapes {lhs.shape} and {rhs.shape}.")
-    a = sh.reshape(lhs, (1, -1) if lhs.ndim == 1 else (-1, lhs.shape[-1]))
-    b = sh.reshape(rhs, (-1, 1) if rhs.ndim == 1 else (rhs.shape[0], -1))
-    out_shape = lhs.shape[:-1] + rhs.shape[1:]
-    return sh.reshape(dot(a, b), out_shape or (1,))
+    # N-D: MXNet views each side as a matrix around the contracted axis (lhs's last, or its first
+    # when transpose_a; rhs's first, or its last when transpose_b) and keeps the other axes
+    if lhs.ndim == 1:
+        a, free_a = sh.reshape(lhs, (1, -1) if not transpose_a else (-1, 1)), ()
+    elif transpose_a:
+        a, free_a = sh.reshape(lhs, (lhs.shape[0], -1)), lhs.shape[1:]
+    else:
+        a, free_a = sh.reshape(lhs, (-1, lhs.shape[-1])), lhs.shape[:-1]
+    if rhs.ndim == 1:
+        b, free_b = sh.reshape(rhs, (-1, 1) if not transpose_b else (1, -1)), ()
+    elif transpose_b:
+        b, free_b = sh.reshape(rhs, (-1, rhs.shape[-1])), rhs.shape[:-1]
+    else:
+        b, free_b = sh.reshape(rhs, (rhs.shape[0], -1)), rhs.shape[1:]
+    return sh.reshape(dot(a, b, transpose_a=transpose_a, transpose_b=transpose_b), (free_a + free_b) or (1,))
 
 
 def _batch_dot_fwd(a, b, transpose_a, transpose_b):
@@ -66,9 +76,17 @@ def _batch_dot_fwd(a, b, transpose_a, transpose_b):
 BATCH_DOT = primitive("batch_dot", _batch_dot_fwd, _product_vjp(lambda *args, **kw: batch_dot(*args, **kw)))
 
 
-def batch_dot(lhs, rhs, transpose_a=False, transpose_b=False, name=None):
-    if lhs.ndim != 3 or rhs.ndim != 3 or lhs.shape[0] != rhs.shape[0]:
-        raise MXNetError(f"batch_dot needs two 3-D arrays with the same batch size, got {lhs.shape} and {rhs.shape}.")
+@operator(inputs=("lhs", "rhs"))
+def batch_dot(lhs, rhs, transpose_a=False, transpose_b=False, forward_stype=None, name=None):
+    """Matrix products over the leading (batch) axes: (B..., M, K) x (B..., K, N) -> (B..., M, N)."""
+    if lhs.ndim < 3 or lhs.ndim != rhs.ndim or lhs.shape[:-2] != rhs.shape[:-2]:
+        raise MXNetError(f"batch_dot needs two arrays of at least 3 dimensions with the same batch axes, got "
+                         f"{lhs.shape} and {rhs.shape}.")
+    k1 = lhs.shape[-2] if transpose_a else lhs.shape[-1]
+    k2 = rhs.shape[-1] if transpose_b else rhs.shape[-2]
+    if k1 != k2:
+        raise MXNetError(f"batch_dot: shapes {lhs.shape} and {rhs.shape} do not fit (transpose_a={transpose_a}, "
+                         f"transpose_b={transpose_b}): the inner dimensions {k1} and {k2} differ.")
     return apply(BATCH_DOT, lhs, rhs, transpose_a=transpose_a, transpose_b=transpose_b)
 
 
@@ -113,12 +131,42 @@ def FullyConnected(data, weight, bias=None, num_hidden=None, no_bias=False, flat
     return apply(FULLY_CONNECTED, data, weight, bias, num_hidden=num_hidden, flatten=flatten)
 
 
+# ----- Embedding ----------------------------------------------------------------------------
+def _embedding_infer(attrs, in_shapes):
+    data = in_shapes[0]
+    weight = (int(attrs["input_dim"]), int(attrs["output_dim"]))
+    if in_shapes[1] is None:
+        in_shapes[1] = weight
+    elif tuple(in_shapes[1]) != weight:
+        raise MXNetError(f"Embedding: weight has shape {tuple(in_shapes[1])}, but input_dim={weight[0]} and "
+                         f"output_dim={weight[1]} need {weight}.")
+    return in_shapes, [None if data is None else tuple(data) + (weight[1],)]
+
+
+@operator(inputs=("data", "weight"), infer=_embedding_infer)
+def Embedding(data, weight, input_dim=None, output_dim=None, dtype="float32", sparse_grad=False, name=None):
+    """Row ``data[i]`` of ``weight`` (input_dim, output_dim) for every index: output shape data.shape + (output_dim,).
+
+    Indices are rounded down to integers and clipped into [0, input_dim), as MXNet
+    does; the weight's gradient adds up the rows' gradients (``sparse_grad`` is
+    accepted; the gradient is dense). ``data`` gets no gradient.
+    """
+    if weight.ndim != 2:
+        raise MXNetError(f"Embedding: weight must be 2-D (input_dim, output_dim), got shape {weight.shape}.")
+    if input_dim is not None and output_dim is not None and weight.shape != (int(input_dim), int(output_dim)):
+        raise MXNetError(f"Embedding: weight has shape {weight.shape}, but input_dim={input_dim} and "
+                         f"output_dim={output_dim} need ({input_dim}, {output_dim}).")
+    return sh.take(weight, data, axis=0, mode="clip")
+
+
 # ----- activations ----------------------------------------------------------------------------
 _ACTIVATIONS = {"relu": ew.relu, "sigmoid": ew.sigmoid, "tanh": ew.tanh,
                 "softrelu": ew.softrelu, "softsign": ew.softsign}
 
 
+@operator()
 def Activation(data, act_type, name=None):
+    """relu, sigmoid, tanh, softrelu (``log(1 + exp(x))``) or softsign (``x / (1 + |x|)``), by ``act_type``."""
     try:
         fn = _ACTIVATIONS[act_type]
     except KeyError:
@@ -132,22 +180,65 @@ LEAKY = primitive("LeakyReLU", lambda x, slope: np.where(x > 0, x, slope * x),
                   lambda g, out, x, slope: (g * apply(LEAKY_MASK, x, slope=slope),))
 
 
+_erf = np.vectorize(math.erf, otypes=[np.float64])  # numpy has no erf; scipy is not a dependency
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _gelu_fwd(x):
+    return (0.5 * x * (1.0 + _erf(x * _SQRT_HALF))).astype(x.dtype, copy=False)
+
+
+def _gelu_grad_fwd(g, x):
+    """``g * (Φ(x) + x φ(x))``: gelu's derivative, Φ/φ the standard normal cdf/pdf."""
+    cdf = 0.5 * (1.0 + _erf(x * _SQRT_HALF))
+    return (g * (cdf + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x))).astype(g.dtype, copy=False)
+
+
+def _gelu_grad_vjp(gg, out, g, x):
+    # d/dx [Φ(x) + x φ(x)] = φ(x) (2 - x²); written in trainkit ops so it differentiates again
+    pdf = ew.exp(-0.5 * x * x) * _INV_SQRT_2PI
+    return apply(GELU_GRAD, gg, x), gg * g * pdf * (2.0 - x * x)
+
+
+GELU_GRAD = primitive("_backward_gelu", _gelu_grad_fwd, _gelu_grad_vjp)
+GELU = primitive("gelu", _gelu_fwd, lambda g, out, x: (apply(GELU_GRAD, g, x),))
+
+
 def LeakyReLU(data, gamma=None, act_type="leaky", slope=0.25, lower_bound=0.125, upper_bound=0.334, name=None):
-    """leaky, prelu (learnable per-channel ``gamma``), elu and selu, as MXNet's LeakyReLU."""
+    """leaky, prelu (learnable per-channel ``gamma``), elu, selu, gelu (erf form) and rrelu, as MXNet's LeakyReLU.
+
+    rrelu draws a random slope per element in [lower_bound, upper_bound) when training
+    (``mx.random.seed`` makes it reproducible) and uses their mean otherwise, as MXNet does.
+    """
     if act_type == "leaky":
         return apply(LEAKY, data, slope=slope)
     if act_type == "prelu":
         if gamma is None:
             raise MXNetError("LeakyReLU(act_type='prelu') needs the learnable gamma array.")
-        g = sh.reshape(gamma, (1, -1) + (1,) * (data.ndim - 2)) if data.ndim > 1 else gamma
+        # MXNet's layouts: one slope (shape (1,)), one per channel (axis 1), or an array that
+        # matches the data's leading axes (e.g. (batch, channels)) and broadcasts over the rest
+        if gamma.ndim > 1:
+            g = sh.reshape(gamma, gamma.shape + (1,) * (data.ndim - gamma.ndim))
+        elif gamma.shape[0] == 1 or data.ndim == 1:
+            g = gamma
+        else:
+            g = sh.reshape(gamma, (1, -1) + (1,) * (data.ndim - 2))
         return ew.relu(data) - g * ew.relu(-data)
     if act_type in ("elu", "selu"):
         alpha, scale = (slope, 1.0) if act_type == "elu" else (1.6732632423543772, 1.0507009873554805)
         neg = alpha * ew.expm1(ew.minimum(data, 0.0))
         return scale * (ew.relu(data) + neg)
+    if act_type == "gelu":
+        return apply(GELU, data)
     if act_type == "rrelu":
-        return apply(LEAKY, data, slope=(lower_bound + upper_bound) / 2)
-    raise MXNetError(f"LeakyReLU: unknown act_type {act_type!r}; choose leaky, prelu, elu, selu or rrelu.")
+        if not autograd.is_training():
+            return apply(LEAKY, data, slope=(lower_bound + upper_bound) / 2)
+        from .. import random  # training: a random slope per element, from trainkit's seeded generator
+        slopes = random.uniform(lower_bound, upper_bound, data.shape)._data.astype(data._data.dtype)
+        factor = data._ctx.xp.where(data._data > 0, 1, data._ctx.xp.asarray(slopes)).astype(data._data.dtype)
+        return data * NDArray(factor, data._ctx)
+    raise MXNetError(f"LeakyReLU: unknown act_type {act_type!r}; choose leaky, prelu, elu, selu, gelu or rrelu.")
 
 
 # ----- softmax family -----------------------------------------------------------------------
@@ -179,16 +270,82 @@ LOG_SOFTMAX = primitive("log_softmax", _log_softmax_fwd, lambda g, out, x, axis:
     apply(LOG_SOFTMAX_GRAD, g, out, axis=axis),))
 
 
-def softmax(data, axis=-1, temperature=None, name=None):
+def _length_mask(x, length, axis):
+    """1 where the position along ``axis`` is below that row's ``length``, else 0 (x's dtype)."""
+    axis %= x.ndim
+    pos = np.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
+    return (pos < np.expand_dims(length.astype(np.int64), axis)).astype(x.dtype)
+
+
+def _masked_softmax_fwd(x, length, axis):
+    keep = _length_mask(x, length, axis)
+    top = np.where(keep > 0, x, -np.inf).max(axis=axis, keepdims=True)
+    e = np.exp(x - np.where(np.isfinite(top), top, 0)) * keep  # a row of length 0 gives zeros
+    return e / np.maximum(e.sum(axis=axis, keepdims=True), np.finfo(x.dtype).tiny)
+
+
+# the masked positions have out == 0, so softmax's own vjp gives them no gradient
+MASKED_SOFTMAX = primitive("_softmax_length", _masked_softmax_fwd, lambda g, out, x, length, axis: (
+    out * (g - reduce.sum(g * out, axis=axis, keepdims=True)), None))
+
+
+def _softmax_input(data, temperature, dtype, op):
+    if dtype is not None:
+        if np.dtype(dtype) not in (np.float16, np.float32, np.float64):
+            raise MXNetError(f"{op}: dtype={dtype!r} is not supported; use None, 'float16', 'float32' or 'float64'.")
+        data = ew.cast(data, dtype)
     if temperature not in (None, 1, 1.0):
         data = data / temperature
+    return data
+
+
+def _softmax_inputs(attrs):
+    return ["data", "length"] if attrs.get("use_length") else ["data"]
+
+
+@operator(inputs=("data", "length"), input_names=_softmax_inputs)
+def softmax(data, length=None, axis=-1, temperature=None, dtype=None, use_length=False, name=None):
+    """``exp(x/T) / sum(exp(x/T))`` along ``axis``; with ``use_length``, only the first ``length[i]`` entries.
+
+    ``length`` is an integer array of the data's shape without ``axis``; the entries past
+    it are 0 in the output and get no gradient. ``dtype`` computes (and returns) in that type.
+    """
+    data = _softmax_input(data, temperature, dtype, "softmax")
+    if use_length:
+        if length is None:
+            raise MXNetError("softmax(use_length=True) needs the length array: softmax(data, length, use_length=True).")
+        if np.dtype(length.dtype).kind not in "iu":
+            raise MXNetError(f"softmax: length must be an integer array (e.g. dtype='int32'), got {np.dtype(length.dtype)}.")
+        want = data.shape[:axis % data.ndim] + data.shape[axis % data.ndim + 1:]
+        if length.shape != want:
+            raise MXNetError(f"softmax: length has shape {length.shape}, but data of shape {data.shape} with "
+                             f"axis={axis} needs {want}.")
+        return apply(MASKED_SOFTMAX, data, length, axis=axis)
     return apply(SOFTMAX, data, axis=axis)
 
 
-def log_softmax(data, axis=-1, temperature=None, name=None):
-    if temperature not in (None, 1, 1.0):
-        data = data / temperature
-    return apply(LOG_SOFTMAX, data, axis=axis)
+@operator()
+def log_softmax(data, axis=-1, temperature=None, dtype=None, use_length=False, name=None):
+    """``log(softmax(data))``, computed stably."""
+    return apply(LOG_SOFTMAX, _softmax_input(data, temperature, dtype, "log_softmax"), axis=axis)
+
+
+@operator()
+def softmin(data, axis=-1, temperature=None, dtype=None, use_length=False, name=None):
+    """``softmax(-data)``: the largest weight on the smallest entry."""
+    return apply(SOFTMAX, -_softmax_input(data, temperature, dtype, "softmin"), axis=axis)
+
+
+@operator()
+def SoftmaxActivation(data, mode="instance", name=None):
+    """Softmax over everything but the batch axis (``instance``) or over axis 1 (``channel``)."""
+    if mode == "channel":
+        return apply(SOFTMAX, data, axis=1)
+    if mode != "instance":
+        raise MXNetError(f"SoftmaxActivation: unknown mode {mode!r}; choose 'instance' or 'channel'.")
+    if data.ndim == 2:
+        return apply(SOFTMAX, data, axis=-1)
+    return sh.reshape(apply(SOFTMAX, sh.reshape(data, (data.shape[0], -1)), axis=-1), data.shape)
 
 
 def _label_one_hot(label, like):
@@ -205,6 +362,7 @@ SOFTMAX_CE = primitive("softmax_cross_entropy", _sce_fwd, lambda g, out, x, labe
     (softmax(x) - _label_one_hot(label, x)) * g, None))
 
 
+@operator(inputs=("data", "label"))
 def softmax_cross_entropy(data, label, name=None):
     """Summed cross-entropy of ``softmax(data)`` against integer labels; shape (1,), as in MXNet."""
     if data.ndim != 2 or label.shape != (data.shape[0],):
@@ -214,25 +372,30 @@ def softmax_cross_entropy(data, label, name=None):
 
 
 # ----- loss heads: the forward is the prediction, the gradient is the loss's --------------------
-def _scale(label, grad_scale, normalization="null", valid=None):
-    if normalization == "batch":
-        return grad_scale / label.shape[0]
-    if normalization == "valid" and valid is not None:
-        return grad_scale / max(float(valid), 1.0)
-    return grad_scale
-
-
-def _softmax_output_vjp(g, out, x, label, grad_scale, ignore_label, use_ignore, normalization, axis):
-    onehot = sh.one_hot(label, x.shape[axis], dtype=x._data.dtype)
-    if axis != x.ndim - 1:
-        onehot = sh.transpose(onehot, _move_last_to(axis, x.ndim))
-    diff = out - onehot
-    valid = None
-    if use_ignore:
-        keep = ew.not_equal(label, ignore_label)
-        valid = float(keep._data.sum())
+def _softmax_output_vjp(g, out, x, label, grad_scale, ignore_label, use_ignore, normalization, axis,
+                        smooth_alpha, multi_output):
+    if label.shape == x.shape:  # a distribution per sample: the gradient is softmax - label
+        target, keep = label, None
+    else:
+        k = x.shape[axis]
+        target = sh.one_hot(label, k, dtype=x._data.dtype)
+        if smooth_alpha:
+            target = target * (1.0 - smooth_alpha) + (1.0 - target) * (smooth_alpha / (k - 1))
+        if axis != x.ndim - 1:
+            target = sh.transpose(target, _move_last_to(axis, x.ndim))
+        keep = ew.not_equal(label, ignore_label) if use_ignore else None
+    diff = out - target
+    if keep is not None:
         diff = diff * sh.expand_dims(keep, axis)
-    return diff * _scale(label, grad_scale, normalization, valid), None
+    scale = grad_scale
+    if normalization == "batch":
+        scale /= x.shape[0]
+    elif normalization == "valid":
+        valid = float(keep._data.sum()) if keep is not None else label.size
+        scale /= max(valid, 1.0)
+    if multi_output and normalization != "valid":  # MXNet also averages over the spatial positions
+        scale /= max(label.size // max(label.shape[0], 1), 1)
+    return diff * scale, None
 
 
 def _move_last_to(axis, ndim):
@@ -241,26 +404,38 @@ def _move_last_to(axis, ndim):
     return tuple(order)
 
 
-SOFTMAX_OUTPUT = primitive("SoftmaxOutput", lambda x, label, grad_scale, ignore_label, use_ignore,
-                           normalization, axis: _softmax_fwd(x, axis), _softmax_output_vjp)
+SOFTMAX_OUTPUT = primitive("SoftmaxOutput", lambda x, label, axis, **attrs: _softmax_fwd(x, axis),
+                           _softmax_output_vjp)
 
 
 def SoftmaxOutput(data, label, grad_scale=1.0, ignore_label=-1.0, multi_output=False, use_ignore=False,
                   preserve_shape=False, normalization="null", out_grad=False, smooth_alpha=0.0, name=None):
-    """Softmax in the forward pass; ``softmax - one_hot(label)`` as the gradient (the head gradient is ignored)."""
+    """Softmax in the forward pass; ``softmax - one_hot(label)`` as the gradient (the head gradient is ignored).
+
+    ``label`` holds class indices (one per sample, or per position with ``multi_output``) or,
+    with the data's own shape, a distribution per sample. ``smooth_alpha`` spreads that much
+    of the target's mass over the other classes; ``normalization`` divides the gradient by
+    the batch size (``batch``) or the number of labels not ignored (``valid``); with
+    ``multi_output`` the ``null``/``batch`` gradients are also averaged over positions, as MXNet does.
+    """
+    if normalization not in ("null", "batch", "valid"):
+        raise MXNetError(f"SoftmaxOutput: unknown normalization {normalization!r}; choose 'null', 'batch' or 'valid'.")
     axis = 1 if multi_output else data.ndim - 1
     if not multi_output and data.ndim > 2 and not preserve_shape:
         data = sh.flatten(data)
         axis = 1
     expected = data.shape[:axis] + data.shape[axis + 1:]
-    if label.shape != expected:
+    if label.shape not in (expected, data.shape):
         if label.size == int(np.prod(expected)):
             label = sh.reshape(label, expected)
+        elif label.size == data.size:
+            label = sh.reshape(label, data.shape)
         else:
             raise MXNetError(f"SoftmaxOutput: label has shape {label.shape} but data of shape {data.shape} "
-                             f"needs labels of shape {expected}.")
+                             f"needs labels of shape {expected} (class indices) or {data.shape} (distributions).")
     return apply(SOFTMAX_OUTPUT, data, label, grad_scale=grad_scale, ignore_label=ignore_label,
-                 use_ignore=use_ignore, normalization=normalization, axis=axis)
+                 use_ignore=use_ignore, normalization=normalization, axis=axis, smooth_alpha=float(smooth_alpha),
+                 multi_output=bool(multi_output))
 
 
 Softmax = SoftmaxOutput
@@ -286,7 +461,16 @@ MAERegressionOutput = _regression("MAERegressionOutput", lambda x: x.copy(), lam
 
 
 # ----- Dropout and BatchNorm: the two ops that read the training flag ---------------------------
-DROPOUT = primitive("Dropout", lambda x, mask, p: x * mask, lambda g, out, x, mask, p: (g * mask, None))
+# the gradient is its own primitive of (g, x, mask) whose vjp gives x explicit zeros, so that, as
+# in MXNet, differentiating it again with respect to x gives zeros (not "x is unreachable")
+DROPOUT_GRAD = primitive("_backward_Dropout", lambda g, x, mask: g * mask,
+                         lambda gg, out, g, x, mask: (apply(DROPOUT_GRAD, gg, x, mask), _zeros_like(x), None))
+
+
+def _zeros_like(x):
+    return NDArray(x._ctx.xp.zeros_like(x._data), x._ctx)
+DROPOUT = primitive("Dropout", lambda x, mask, p: x * mask,
+                    lambda g, out, x, mask, p: (apply(DROPOUT_GRAD, g, x, mask), None))
 
 
 def Dropout(data, p=0.5, mode="training", axes=(), cudnn_off=False, name=None):
@@ -296,7 +480,7 @@ def Dropout(data, p=0.5, mode="training", axes=(), cudnn_off=False, name=None):
     """
     if not (autograd.is_training() or mode == "always") or p == 0:
         return data
-    from .. import random
+    from .. import random_streams as random  # numpy draws (mx.random's samplers return NDArrays)
     shape = tuple(1 if i in axes else n for i, n in enumerate(data.shape))
     keep = (random.uniform(0.0, 1.0, shape) >= p).astype(data._data.dtype) / (1.0 - p)
     mask = NDArray(data._ctx.xp.asarray(keep), data._ctx)
@@ -309,7 +493,9 @@ def BatchNorm(data, gamma, beta, moving_mean, moving_var, eps=1e-3, momentum=0.9
 
     Training also updates ``moving_mean``/``moving_var`` in place (biased variance),
     here in the forward pass; MXNet defers it to backward, which gives the same
-    values after every record/backward step.
+    values after every record/backward step. ``output_mean_var=True`` also returns, as
+    MXNet does, the mean used and the *inverse* standard deviation ``1/sqrt(var + eps)``
+    (batch statistics when training, the moving ones otherwise), each of shape (channels,).
     """
     axis %= data.ndim
     axes = tuple(i for i in range(data.ndim) if i != axis)
@@ -330,5 +516,30 @@ def BatchNorm(data, gamma, beta, moving_mean, moving_var, eps=1e-3, momentum=0.9
         out = out * sh.reshape(gamma, bshape)
     out = out + sh.reshape(beta, bshape)
     if output_mean_var:
-        return out, sh.reshape(mean, (-1,)), sh.reshape(var, (-1,))
+        return [out, sh.reshape(mean, (-1,)), sh.reshape(1.0 / ew.sqrt(var + eps), (-1,))]
     return out
+
+
+def _bn_v1_infer(attrs, in_shapes):
+    data = in_shapes[0]
+    n_out = 3 if attrs.get("output_mean_var") else 1
+    if data is None:
+        return in_shapes, [None] * n_out
+    c = data[1]
+    for i in range(1, 5):
+        if in_shapes[i] is None:
+            in_shapes[i] = (c,)
+        elif tuple(in_shapes[i]) != (c,):
+            raise MXNetError(f"BatchNorm_v1: input {i} has shape {tuple(in_shapes[i])}, but data of shape "
+                             f"{tuple(data)} has {c} channels.")
+    return in_shapes, [tuple(data)] + [(c,), (c,)] * (n_out > 1)
+
+
+@operator(inputs=("data", "gamma", "beta", "moving_mean", "moving_var"), aux=("moving_mean", "moving_var"),
+          infer=_bn_v1_infer, num_outputs=lambda attrs: 3 if attrs.get("output_mean_var") else 1,
+          output_names=lambda attrs: ["output", "mean", "var"] if attrs.get("output_mean_var") else ["output"])
+def BatchNorm_v1(data, gamma, beta, moving_mean, moving_var, eps=1e-3, momentum=0.9, fix_gamma=True,
+                 use_global_stats=False, output_mean_var=False, name=None):
+    """MXNet's deprecated first BatchNorm: ``BatchNorm`` on axis 1 with the same statistics and updates."""
+    return BatchNorm(data, gamma, beta, moving_mean, moving_var, eps=eps, momentum=momentum, fix_gamma=fix_gamma,
+                     use_global_stats=use_global_stats, output_mean_var=output_mean_var, axis=1)

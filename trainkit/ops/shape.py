@@ -4,36 +4,19 @@ import math
 import numpy as np
 
 from .core import primitive, unbroadcast
+from .table import operator
 from ..base import MXNetError
 from ..ndarray.ndarray import NDArray, apply, _index
 
 
 def _mx_shape(old, new, reverse=False):
-    """Resolve MXNet's special reshape codes: 0 copy a dim, -1 infer, -2 copy the rest, -3 merge two."""
-    if reverse:
-        return tuple(reversed(_mx_shape(tuple(reversed(old)), tuple(reversed(new)))))
-    out, i = [], 0
-    for code in new:
-        if code == 0:
-            out.append(old[i]); i += 1
-        elif code == -2:
-            out.extend(old[i:]); i = len(old)
-        elif code == -3:
-            out.append(old[i] * old[i + 1]); i += 2
-        else:
-            out.append(code); i += 1
-    if out.count(-1) > 1:
-        raise MXNetError(f"reshape: at most one -1 is allowed in shape {new}.")
-    if -1 in out:
-        known = math.prod(n for n in out if n != -1)
-        total = math.prod(old)
-        if known == 0 or total % known:
-            raise MXNetError(f"reshape: cannot reshape an array of shape {old} into {new}.")
-        out[out.index(-1)] = total // known
+    """Resolve MXNet's reshape codes (0, -1, -2, -3, -4, ``reverse``; see ``ndarray/shape_codes.py``)."""
+    from ..ndarray.shape_codes import resolve_reshape
+    out = resolve_reshape(old, new, reverse)
     if math.prod(out) != math.prod(old):
-        raise MXNetError(f"reshape: cannot reshape an array of shape {old} ({math.prod(old)} elements) "
-                         f"into {tuple(out)}.")
-    return tuple(out)
+        raise MXNetError(f"reshape: cannot reshape an array of shape {tuple(old)} ({math.prod(old)} elements) "
+                         f"into {tuple(new)}.")
+    return out
 
 
 RESHAPE = primitive("Reshape", lambda x, shape: x.reshape(shape),
@@ -43,8 +26,22 @@ TRANSPOSE = primitive("transpose", lambda x, axes: np.transpose(x, axes),
 BROADCAST_TO = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
                          lambda g, out, x, shape: (unbroadcast(g, x.shape),))
 IDENTITY = primitive("_copy", lambda x: x.copy(), lambda g, out, x: (g,))
+# flatten/expand_dims/squeeze are operators: like MXNet's, they return new memory (Reshape returns a view,
+# as NDArray.reshape does)
+RESHAPE_COPY = primitive("Reshape", lambda x, shape: x.reshape(shape).copy(),
+                         lambda g, out, x, shape: (reshape(g, x.shape),))
 
 
+def _reshape_exact(data, shape):
+    """Reshape to exactly ``shape``: no MXNet codes, so zero-size axes stay zero (0 is not "copy a dim")."""
+    return data if tuple(shape) == data.shape else apply(RESHAPE, data, shape=tuple(shape))
+
+
+def _reshaped_copy(data, shape):
+    return apply(RESHAPE_COPY, data, shape=tuple(shape))
+
+
+@operator(name="Reshape", aliases=("reshape",))
 def reshape(data, shape=None, reverse=False, name=None, **kwargs):
     shape = kwargs.get("newshape", shape)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
@@ -56,16 +53,35 @@ def reshape(data, shape=None, reverse=False, name=None, **kwargs):
     return apply(RESHAPE, data, shape=shape)
 
 
+def _transpose_infer(attrs, in_shapes):
+    data = in_shapes[0]
+    if data is None:
+        return in_shapes, [None]
+    axes = attrs["axes"] or tuple(reversed(range(len(data))))
+    return in_shapes, [tuple(data[a] for a in axes)]
+
+
+def _expand_dims_infer(attrs, in_shapes):
+    data = in_shapes[0]
+    if data is None:
+        return in_shapes, [None]
+    axis = attrs["axis"] % (len(data) + 1)
+    return in_shapes, [tuple(data[:axis]) + (1,) + tuple(data[axis:])]
+
+
+@operator(infer=_transpose_infer)
 def transpose(data, axes=None, name=None):
     return apply(TRANSPOSE, data, axes=tuple(axes) if axes else None)
 
 
+@operator(aliases=("SwapAxis",))
 def swapaxes(data, dim1=0, dim2=0, name=None):
     axes = list(range(data.ndim))
     axes[dim1], axes[dim2] = axes[dim2], axes[dim1]
     return transpose(data, axes)
 
 
+@operator()
 def broadcast_to(data, shape, name=None):
     shape = tuple(old if new == 0 else new for old, new in zip(data.shape, shape)) \
         if len(shape) == data.ndim else tuple(shape)
@@ -74,8 +90,20 @@ def broadcast_to(data, shape, name=None):
     return apply(BROADCAST_TO, data, shape=shape)
 
 
-def broadcast_like(lhs, rhs, name=None):
-    return broadcast_to(lhs, rhs.shape)
+@operator(("lhs", "rhs"))
+def broadcast_like(lhs, rhs, lhs_axes=None, rhs_axes=None, name=None):
+    """``lhs`` broadcast to ``rhs``'s shape, or only its ``lhs_axes`` to the sizes of ``rhs``'s ``rhs_axes``."""
+    if lhs_axes is None and rhs_axes is None:
+        return broadcast_to(lhs, rhs.shape)
+    lhs_axes = (lhs_axes,) if isinstance(lhs_axes, int) else tuple(lhs_axes or ())
+    rhs_axes = (rhs_axes,) if isinstance(rhs_axes, int) else tuple(rhs_axes or ())
+    if len(lhs_axes) != len(rhs_axes) or not lhs_axes:
+        raise MXNetError(f"broadcast_like: lhs_axes {lhs_axes} and rhs_axes {rhs_axes} must be non-empty and of "
+                         "the same length (leave both out to broadcast to rhs's whole shape).")
+    shape = list(lhs.shape)
+    for a, b in zip(lhs_axes, rhs_axes):
+        shape[a] = rhs.shape[b]
+    return broadcast_to(lhs, tuple(shape))
 
 
 def identity(data, name=None):
@@ -85,25 +113,28 @@ def identity(data, name=None):
 copy = identity
 
 
+@operator(name="Flatten", aliases=("flatten",))
 def flatten(data, name=None):
-    return reshape(data, (data.shape[0], -1)) if data.ndim != 2 else data
+    return _reshaped_copy(data, (data.shape[0], math.prod(data.shape[1:])) if data.ndim else (1, 1))
 
 
 Flatten = flatten
 
 
+@operator(infer=_expand_dims_infer)
 def expand_dims(data, axis, name=None):
     axis = axis % (data.ndim + 1)
-    return reshape(data, data.shape[:axis] + (1,) + data.shape[axis:])
+    return _reshaped_copy(data, data.shape[:axis] + (1,) + data.shape[axis:])
 
 
+@operator()
 def squeeze(data, axis=None, name=None):
     if axis is None:
         shape = tuple(n for n in data.shape if n != 1)
     else:
         axes = {a % data.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
         shape = tuple(n for i, n in enumerate(data.shape) if i not in axes)
-    return reshape(data, shape or (1,))
+    return _reshaped_copy(data, shape or (1,))
 
 
 # ----- joining and splitting ------------------------------------------------------------------
@@ -116,6 +147,8 @@ def _concat_fwd(*xs, dim):
 
 
 def _concat_vjp(g, out, *xs, dim):
+    if len(xs) == 1:  # one input: split_at would hand back one array, not a tuple of them
+        return (g,)
     bounds = np.cumsum([x.shape[dim] for x in xs])[:-1]
     return split_at(g, tuple(int(b) for b in bounds), dim)
 
@@ -123,6 +156,7 @@ def _concat_vjp(g, out, *xs, dim):
 CONCAT = primitive("Concat", _concat_fwd, _concat_vjp)
 
 
+@operator(("*data",), name="Concat", aliases=("concat",))
 def concat(*data, dim=1, name=None):
     return apply(CONCAT, *data, dim=dim)
 
@@ -130,6 +164,7 @@ def concat(*data, dim=1, name=None):
 Concat = concat
 
 
+@operator(("*data",))
 def stack(*data, axis=0, num_args=None, name=None):
     return concat(*[expand_dims(x, axis) for x in data], dim=axis)
 
@@ -154,6 +189,7 @@ def split_at(data, bounds, axis):
     return apply(prim, data, bounds=bounds, axis=axis % data.ndim)
 
 
+@operator(name="SliceChannel", aliases=("split",), num_outputs=lambda p: p["num_outputs"])
 def split(data, num_outputs, axis=1, squeeze_axis=False, name=None):
     size = data.shape[axis]
     if size % num_outputs:
@@ -193,14 +229,27 @@ def getitem(data, key):
     return apply(GETITEM, data, key=key)
 
 
+@operator()
 def slice_axis(data, axis, begin, end, name=None):
     index = [slice(None)] * data.ndim
     index[axis] = slice(begin, end)
     return getitem(data, tuple(index))
 
 
+@operator(("a", "indices"))
 def take(a, indices, axis=0, mode="clip", name=None):
-    idx = np.clip(indices._data.astype(np.int64), 0, a.shape[axis] - 1)
+    """``a`` indexed along ``axis``; out-of-range indices are clipped (``mode='clip'``), wrapped (``'wrap'``)
+    or rejected (``'raise'``), as MXNet's modes."""
+    n = a.shape[axis]
+    idx = indices._data.astype(np.int64)
+    if mode == "wrap":
+        idx = np.mod(idx, n)
+    elif mode == "raise":
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise MXNetError(f"take: an index is out of range for axis {axis} of size {n} (mode='raise').")
+        idx = np.where(idx < 0, idx + n, idx)
+    else:
+        idx = np.clip(idx, 0, n - 1)
     index = [slice(None)] * a.ndim
     index[axis] = idx
     return getitem(a, tuple(index))
@@ -239,6 +288,7 @@ PICK_GRAD = primitive("_backward_pick", _pick_grad_fwd, lambda gg, out, g, pos, 
     apply(PICK, gg, pos, axis=axis, keepdims=keepdims), None))
 
 
+@operator(("data", "index"))
 def pick(data, index, axis=-1, keepdims=False, mode="clip", name=None):
     """``data[i, index[i]]`` along ``axis`` (the usual way to read a label's score).
 
@@ -256,6 +306,7 @@ ONE_HOT = primitive("one_hot", lambda idx, depth, on_value, off_value, dtype: np
     np.arange(depth, like=idx) == idx.astype(np.int64)[..., None], on_value, off_value).astype(dtype), None)
 
 
+@operator(("indices",))
 def one_hot(indices, depth, on_value=1.0, off_value=0.0, dtype="float32", name=None):
     return apply(ONE_HOT, indices, depth=int(depth), on_value=on_value, off_value=off_value, dtype=np.dtype(dtype))
 
@@ -269,24 +320,35 @@ def _where_vjp(g, out, cond, x, y):
 WHERE = primitive("where", lambda cond, x, y: np.where(cond != 0, x, y), _where_vjp)
 
 
+@operator(("condition", "x", "y"))
 def where(condition, x, y, name=None):
+    """``x`` where ``condition`` is non-zero, else ``y``; a 1-D condition picks whole rows (MXNet's rule)."""
+    if x.shape != y.shape:
+        raise MXNetError(f"where: x {x.shape} and y {y.shape} must have the same shape.")
+    if condition.shape != x.shape:
+        if condition.ndim != 1 or condition.shape[0] != x.shape[0]:
+            raise MXNetError(f"where: condition of shape {condition.shape} must have x's shape {x.shape} or be a "
+                             f"vector of its first dimension ({x.shape[0] if x.ndim else 1},).")
+        condition = _reshape_exact(condition, condition.shape + (1,) * (x.ndim - 1))
     return apply(WHERE, condition, x, y)
 
 
+@operator()
 def tile(data, reps, name=None):
     reps = (reps,) if isinstance(reps, int) else tuple(reps)
     reps = (1,) * (data.ndim - len(reps)) + reps
     shape = (1,) * (len(reps) - data.ndim) + data.shape
     # tile = broadcast over new interleaved axes, then merge them: differentiable for free
-    x = reshape(data, tuple(v for n in shape for v in (1, n)))
+    x = _reshape_exact(data, tuple(v for n in shape for v in (1, n)))
     x = broadcast_to(x, tuple(v for r, n in zip(reps, shape) for v in (r, n)))
-    return reshape(x, tuple(r * n for r, n in zip(reps, shape)))
+    return _reshape_exact(x, tuple(r * n for r, n in zip(reps, shape)))
 
 
+@operator()
 def repeat(data, repeats, axis=None, name=None):
     if axis is None:
-        data, axis = reshape(data, (-1,)), 0
+        data, axis = _reshape_exact(data, (data.size,)), 0
     axis %= data.ndim
     x = expand_dims(data, axis + 1)
     x = broadcast_to(x, x.shape[:axis + 1] + (repeats,) + x.shape[axis + 2:])
-    return reshape(x, data.shape[:axis] + (data.shape[axis] * repeats,) + data.shape[axis + 1:])
+    return _reshape_exact(x, data.shape[:axis] + (data.shape[axis] * repeats,) + data.shape[axis + 1:])
