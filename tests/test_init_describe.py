@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import trainkit as mx
-from trainkit import random as rng
+from trainkit import random_streams as rng
 
 init = mx.init
 nd = mx.nd

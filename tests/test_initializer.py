@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import trainkit as mx
-from trainkit import random as rng
+from trainkit import random_streams as rng
 from trainkit.base import MXNetError
 
 init = mx.init

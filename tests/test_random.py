@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from trainkit import random as rnd
+from trainkit import random_streams as rnd  # the numpy-level generator (mx.random wraps it in NDArrays)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STREAMS = np.load(os.path.join(ROOT, "tests", "data", "random_streams.npz"))
@@ -17,7 +17,7 @@ SEEDS = [0, 42, 12345]
 
 def test_fresh_process_is_seeded_with_zero():
     # A subprocess, so nothing else in this test session has touched the stream.
-    code = ("from trainkit import random as r; import sys; "
+    code = ("from trainkit import random_streams as r; import sys; "
             "sys.stdout.write(r.uniform(0, 1, (10,)).tobytes().hex())")
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,

@@ -6,6 +6,7 @@ import importlib
 import sys
 
 from . import autograd, ndarray, random  # noqa: F401
+from . import base, context  # noqa: F401
 from .base import MXNetError  # noqa: F401
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus  # noqa: F401
 
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 nd = ndarray
 sys.modules[__name__ + ".nd"] = ndarray
 sys.modules[__name__ + ".nd.random"] = ndarray.random
+sys.modules[__name__ + ".nd.ndarray"] = ndarray.ndarray
 
 # MXNet's namespace names -> trainkit modules, imported on first use so `import trainkit` stays fast
 _SUBMODULES = {
@@ -24,7 +26,9 @@ _SUBMODULES = {
     "optimizer": "optimizer", "lr_scheduler": "lr_scheduler", "metric": "metric", "io": "io",
     "test_utils": "test_utils", "model": "model", "name": "name", "serialization": "serialization",
     "gluon": "gluon", "kv": "kvstore", "kvstore": "kvstore", "callback": "callback",
-    "mon": "monitor", "monitor": "monitor", "base": "base",
+    "mon": "monitor", "monitor": "monitor", "base": "base", "runtime": "runtime",
+    "contrib": "contrib",
+    "executor": "executor", "operator": "operator", "attribute": "attribute", "util": "util",
 }
 
 
@@ -33,6 +37,12 @@ def __getattr__(name):
         module = importlib.import_module(f".{_SUBMODULES[name]}", __name__)
         globals()[name] = module
         return module
+    if name in ("use_np_shape", "np_shape", "is_np_shape", "set_np_shape"):
+        from . import util
+        return getattr(util, name)
+    if name == "AttrScope":
+        from .attribute import AttrScope
+        return AttrScope
     if name in ("Trainer", "Callback"):
         from . import trainer
         return getattr(trainer, name)

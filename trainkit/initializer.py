@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from . import random as _random
+from . import random_streams as _random  # numpy draws from MXNet's bank (mx.random returns NDArrays)
 from .base import MXNetError
 from .ndarray.ndarray import NDArray
 

@@ -4,13 +4,28 @@ No calculus lives here: operators call the primitives in ``trainkit.ops``
 through ``apply``, which runs the forward and, while recording, links the
 result into the graph (an ``autograd.OpNode``).
 """
+import functools
+import math
+import numbers
+
 import numpy as np
 
 from .. import autograd
-from ..base import MXNetError
-from ..context import Context, current_context
+from ..base import MXNetError, MXNetIndexError, MXNetValueError
+from ..context import Context
+from .indexing import numpy_key
+from .shape_codes import resolve_reshape
 
 _CPU0 = Context("cpu", 0)
+
+# names MXNet's ndarray module has that user and test code import from it
+py_slice = slice
+_GRAD_REQ_MAP = {"null": 0, "write": 1, "add": 3}
+_DTYPE_NP_TO_MX = {None: -1, np.float32: 0, np.float64: 1, np.float16: 2, np.uint8: 3, np.int32: 4, np.int8: 5,
+                   np.int64: 6, np.bool_: 7}
+_DTYPE_MX_TO_NP = {v: k for k, v in _DTYPE_NP_TO_MX.items()}
+_STORAGE_TYPE_STR_TO_ID = {"undefined": -1, "default": 0, "row_sparse": 1, "csr": 2}
+_STORAGE_TYPE_ID_TO_STR = {v: k for k, v in _STORAGE_TYPE_STR_TO_ID.items()}
 
 
 def apply(prim, *inputs, **attrs):
@@ -27,7 +42,9 @@ def apply(prim, *inputs, **attrs):
         if isinstance(err, MXNetError):
             raise
         shapes = " and ".join(str(x.shape) for x in inputs)
-        raise MXNetError(f"Operator {prim.name} cannot be applied to inputs of shape {shapes}: {err}") from None
+        # catchable both as MXNetError and as the original class, as MXNet's registered error types are
+        kind = MXNetIndexError if isinstance(err, IndexError) else MXNetValueError
+        raise kind(f"Operator {prim.name} cannot be applied to inputs of shape {shapes}: {err}") from None
     ctx = inputs[0]._ctx
     if autograd._mode.recording and prim.vjp is not None:
         for x in inputs:
@@ -56,8 +73,18 @@ class NDArray:
     """
 
     __slots__ = ("_data", "_ctx", "_node", "_oidx", "__weakref__")
-    # numpy must hand binary operations with an NDArray on the right back to us
-    __array_ufunc__ = None
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """numpy on the left of an operator hands it back to us (``np_arr + x`` is ``x.__radd__``, so
+        autograd sees it); other numpy functions (``np.all(x)``, ``np.exp(x)``) run on the values."""
+        if method == "__call__" and len(inputs) == 2 and inputs[1] is self and not kwargs:
+            reflected = _REFLECTED_UFUNCS.get(ufunc)
+            if reflected is not None and not isinstance(inputs[0], NDArray):
+                return getattr(self, reflected)(inputs[0])
+        args = [x.asnumpy() if isinstance(x, NDArray) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(o.asnumpy() if isinstance(o, NDArray) else o for o in kwargs["out"])
+        return getattr(ufunc, method)(*args, **kwargs)
 
     def __init__(self, data, ctx=_CPU0, node=None, oidx=0):
         self._data = data
@@ -91,7 +118,7 @@ class NDArray:
 
     @property
     def T(self):
-        return self.transpose()
+        return self if self.ndim < 2 else self.transpose()
 
     @property
     def grad(self):
@@ -134,9 +161,22 @@ class NDArray:
         from ..ops.elementwise import cast
         return cast(self, dtype=dtype)
 
+    def tostype(self, stype):
+        """Storage conversion: only ``'default'`` (dense) exists in trainkit."""
+        if stype != "default":
+            raise MXNetError(f"tostype({stype!r}): trainkit has dense storage only ('default'); sparse storage "
+                             "('csr', 'row_sparse') is not supported. Keep the array dense.")
+        return self.copy()
+
+    def as_nd_ndarray(self):
+        return self
+
     def copy(self):
         from ..ops.shape import identity
         return identity(self)
+
+    def __copy__(self):
+        return self.copy()
 
     def copyto(self, other):
         """Copy into another NDArray (in place) or onto a Context (a new array)."""
@@ -145,7 +185,10 @@ class NDArray:
         if not isinstance(other, NDArray):
             raise TypeError(f"copyto does not support type {type(other).__name__}: pass an NDArray or a Context.")
         if other.shape != self.shape:
-            raise MXNetError(f"copyto: shape mismatch, source {self.shape} vs target {other.shape}.")
+            raise MXNetError(f"copyto: shape mismatch, source {self.shape} vs target {other.shape}; copy into an "
+                             "array of the same shape.")
+        if other is self:
+            return other
         other._write(_to_device(self._data, other._ctx))
         return other
 
@@ -160,11 +203,32 @@ class NDArray:
     def wait_to_read(self):
         """trainkit computes eagerly: nothing to wait for."""
 
+    wait_to_write = wait_to_read
+
     def __repr__(self):
         shape = "x".join(str(n) for n in self.shape)
-        return f"\n{self.asnumpy()}\n<NDArray {shape} @{self._ctx}>"
+        return f"\n{self.asnumpy()}\n<{type(self).__name__} {shape} @{self._ctx}>"
 
     __str__ = __repr__
+
+    def __reduce__(self):
+        # pickling keeps the values, dtype and device, not the autograd graph (as MXNet)
+        return _unpickle, (self.asnumpy(), self._ctx.device_type, self._ctx.device_id)
+
+    def __getstate__(self):
+        """MXNet's pickle state: ``{'handle': the array in MXNet's binary NDArray format}``."""
+        from .. import serialization
+        header, data = serialization._encode_array(self.asnumpy())
+        return {"handle": bytearray(header + data.tobytes())}
+
+    def __setstate__(self, state):
+        """Load a state from ``__getstate__`` (trainkit's or MXNet's; a GPU array lands on the CPU)."""
+        from .. import serialization
+        raw = state.get("handle") if isinstance(state, dict) else None
+        if raw is None:
+            raise ValueError("__setstate__ needs {'handle': bytes} as written by NDArray.__getstate__.")
+        values = serialization._read_array(serialization._Reader(bytes(raw), "NDArray state"), 0)
+        self._data, self._ctx, self._node, self._oidx = values, _CPU0, None, 0
 
     def __len__(self):
         return self.shape[0]
@@ -174,8 +238,11 @@ class NDArray:
             yield self[i]
 
     def __bool__(self):
-        if self.size != 1:
-            raise ValueError("The truth value of an NDArray with more than one element is ambiguous.")
+        size = self.size
+        if size == 0:
+            return False
+        if size != 1:
+            raise ValueError("The truth value of an NDArray with multiple elements is ambiguous.")
         return bool(self._data.reshape(()))
 
     def __float__(self):
@@ -184,16 +251,68 @@ class NDArray:
     def __int__(self):
         return int(self._data.reshape(()))
 
+    def __index__(self):
+        if self.size != 1 or not np.issubdtype(self._data.dtype, np.integer):
+            raise TypeError("only integer NDArrays of one element can be used as an index")
+        return int(self._data.reshape(()))
+
     __hash__ = object.__hash__
 
     # ----- autograd -----------------------------------------------------------------
     def attach_grad(self, grad_req="write", stype=None):
         """Mark this array as a variable: ``backward`` fills ``self.grad``."""
+        if stype not in (None, "default"):
+            raise MXNetError(f"attach_grad(stype={stype!r}): trainkit has dense gradients only.")
         grad = NDArray(self._ctx.xp.zeros_like(self._data), self._ctx)
         autograd.mark_variables(self, grad, grad_req)
 
     def backward(self, out_grad=None, retain_graph=False, train_mode=True):
         autograd.backward(self, out_grad, retain_graph, train_mode)
+
+    # ----- indexing ---------------------------------------------------------------------
+    def __getitem__(self, key):
+        """MXNet 1.x indexing: as numpy's, but a single element is an array of shape (1,)."""
+        from ..ops.shape import getitem, reshape
+        if isinstance(key, tuple) and not key:
+            return self
+        out = getitem(self, numpy_key(key, self.shape))
+        return reshape(out, (1,)) if out.ndim == 0 else out
+
+    def __setitem__(self, key, value):
+        """``x[key] = value``: value a number, NDArray, numpy array or list, broadcast to the selection."""
+        self._check_writable()
+        key = numpy_key(key, self.shape) if not (isinstance(key, tuple) and not key) else Ellipsis
+        if isinstance(value, NDArray) and value._node is not None and autograd._mode.recording:
+            # as MXNet: x[:] = y while recording makes x stand for y in the graph; a partial write
+            # would mix recorded and unrecorded values, so it raises
+            whole = key is Ellipsis or key is None or (isinstance(key, slice) and key == slice(None))
+            if whole and value.shape == self.shape:
+                self._data[...] = value._data
+                self._node, self._oidx = value._node, value._oidx
+                return
+            raise MXNetError(_INPLACE_WHILE_RECORDING)
+        if isinstance(value, NDArray):
+            value = value._data if value._ctx.device_type == self._ctx.device_type else _to_device(
+                value._data, self._ctx)
+        elif not isinstance(value, numbers.Number):
+            value = self._ctx.xp.asarray(value)
+        if getattr(value, "ndim", 0) and value.size == 1:
+            value = value.reshape(())  # a (1,) value fills one element, as MXNet's does
+        try:
+            self._data[key] = value
+        except ValueError as err:
+            raise ValueError(f"cannot assign a value of shape {getattr(value, 'shape', ())} to x[{key!r}] of an "
+                             f"array of shape {self.shape}: {err}") from None
+
+    @staticmethod
+    def _basic_indexing_slice_is_contiguous(slc_key, shape):
+        """Whether slicing an array of ``shape`` with ``slc_key`` (one slice per axis) gives a contiguous
+        block (MXNet's helper; answered by numpy on a zero-cost strided view)."""
+        strides = [1] * len(shape)
+        for i in range(len(shape) - 2, -1, -1):
+            strides[i] = strides[i + 1] * max(shape[i + 1], 1)
+        fake = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), tuple(shape), tuple(strides))
+        return bool(fake[tuple(slc_key)].flags.c_contiguous)
 
     # ----- in-place writes --------------------------------------------------------------
     def _check_writable(self):
@@ -208,22 +327,20 @@ class NDArray:
         self._check_writable()
         self._data[...] = data
 
-    def __setitem__(self, key, value):
-        self._check_writable()
-        if isinstance(value, NDArray):
-            value = value._data
-        self._data[_index(key)] = value
-
-    def __getitem__(self, key):
-        from ..ops.shape import getitem
-        return getitem(self, key)
-
     def _inplace(self, ufunc, other):
-        if self._node is not None and autograd._mode.recording:
-            self._check_writable()
+        self._check_writable()
+        if isinstance(other, NDArray) and other._node is not None and autograd._mode.recording:
+            raise MXNetError(_INPLACE_WHILE_RECORDING)
+        dtype = self._data.dtype
         if isinstance(other, NDArray):
             other = other._data
-        ufunc(self._data, other, out=self._data)
+        if np.issubdtype(dtype, np.integer):
+            other = np.asarray(other).astype(dtype) if not hasattr(other, "__cuda_array_interface__") \
+                else other.astype(dtype)
+            result = _INT_FUNCS.get(ufunc, ufunc)(self._data, other)
+            self._data[...] = result
+        else:
+            ufunc(self._data, other, out=self._data, casting="unsafe")
         return self
 
     def __iadd__(self, other):
@@ -237,6 +354,53 @@ class NDArray:
 
     def __itruediv__(self, other):
         return self._inplace(np.divide, other)
+
+    def __imod__(self, other):
+        return self._inplace(np.mod, other)
+
+    # ----- fluent methods added later (operators registered after import) -------------------
+    def __getattr__(self, name):
+        # only reached for names the class lacks: MXNet's fluent methods that an operator module
+        # registered after install_fluent_methods ran
+        if name in FLUENT_METHODS:
+            from .. import ndarray as nd
+            fn = getattr(nd, name, None)
+            if fn is not None:
+                return functools.partial(fn, self)
+        raise AttributeError(f"'NDArray' object has no attribute {name!r}")
+
+
+_INPLACE_WHILE_RECORDING = (
+    "Inplace operations (+=, -=, x[:]=, etc) are not supported when recording with autograd: the target "
+    "would mix recorded and unrecorded values. Write y = x + v (or nd.where / nd.concat) instead, or do the "
+    "write outside the record() block.")
+
+_REFLECTED_UFUNCS = {np.add: "__radd__", np.subtract: "__rsub__", np.multiply: "__rmul__",
+                     np.true_divide: "__rtruediv__", np.power: "__rpow__", np.remainder: "__rmod__",
+                     np.equal: "__eq__", np.not_equal: "__ne__", np.greater: "__lt__", np.less: "__gt__",
+                     np.greater_equal: "__le__", np.less_equal: "__ge__"}
+
+
+def _unpickle(values, device_type, device_id):
+    ctx = Context(device_type, device_id)
+    return NDArray(_to_device(values, ctx) if device_type == "gpu" else values, ctx)
+
+
+def _c_divide(a, b):
+    """Integer division as MXNet's C kernels do it: truncated toward zero, x / 0 gives 0."""
+    a, b = np.asarray(a), np.asarray(b)
+    safe = np.where(b == 0, 1, b)
+    q = np.floor_divide(a, safe)
+    q = q + ((np.mod(a, safe) != 0) & ((a < 0) != (safe < 0)))
+    return np.where(b == 0, 0, q)
+
+
+def _c_mod(a, b):
+    safe = np.where(np.asarray(b) == 0, 1, b)
+    return np.where(np.asarray(b) == 0, 0, np.mod(a, safe))
+
+
+_INT_FUNCS = {np.divide: _c_divide, np.mod: _c_mod}
 
 
 def _index(key):
@@ -258,106 +422,170 @@ def _to_device(data, ctx):
     return data.get()
 
 
-def array(source_array, ctx=None, dtype=None):
-    """A new NDArray from a list, numpy array or NDArray (float32 unless ``dtype`` says otherwise)."""
-    ctx = ctx or current_context()
-    if isinstance(source_array, NDArray):
-        dtype = dtype or source_array._data.dtype
-        source_array = source_array.asnumpy()
-    data = np.array(source_array, dtype=dtype or np.float32)
-    if ctx.device_type == "gpu":
-        data = _to_device(data, ctx)
-    return NDArray(data, ctx)
+# ----- creation functions live in creation.py; importable from here as before --------------------------
+from .creation import (arange, array, empty, eye, from_numpy, full, linspace, ones, ones_like,  # noqa: E402,F401
+                       waitall, zeros, zeros_like)
 
 
-def _fill(maker, shape, ctx, dtype, *args):
-    ctx = ctx or current_context()
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    data = getattr(np, maker)(shape, *args, dtype=dtype or np.float32)
-    return NDArray(_to_device(data, ctx) if ctx.device_type == "gpu" else data, ctx)
+def split_v2(ary, indices_or_sections, axis=0, squeeze_axis=False):
+    """Split ``ary`` along ``axis`` into equal sections (an int) or before each index (a tuple), as
+    numpy's ``split``; ``squeeze_axis`` drops the axis when every part has size 1 there."""
+    size = ary.shape[axis]
+    if isinstance(indices_or_sections, numbers.Integral):
+        n = int(indices_or_sections)
+        if n <= 0 or size % n:
+            raise ValueError(f"split_v2: axis {axis} of size {size} does not split into {n} equal sections.")
+        bounds = tuple(range(size // n, size, size // n))
+    else:
+        bounds = tuple(int(i) for i in indices_or_sections)
+    parts = list(_sh.split_at(ary, bounds, axis)) if bounds else [ary.copy()]
+    if squeeze_axis:
+        parts = [_sh.squeeze(p, axis) for p in parts]
+    return parts if len(parts) > 1 else parts[0]
 
 
-def zeros(shape, ctx=None, dtype=None, **kwargs):
-    return _fill("zeros", shape, ctx, dtype)
+# ----- arithmetic dunders: MXNet's dtype rules, then the operators in trainkit.ops ---------------------------
+from ..ops import elementwise as _ew, nn as _nn, shape as _sh  # noqa: E402
 
 
-def ones(shape, ctx=None, dtype=None, **kwargs):
-    return _fill("ones", shape, ctx, dtype)
+def _is_int(x):
+    return isinstance(x._data, np.ndarray) and np.issubdtype(x._data.dtype, np.integer)
 
 
-def empty(shape, ctx=None, dtype=None):
-    return _fill("zeros", shape, ctx, dtype)
+def _dunder(op_name, int_fn, reflected=False):
+    """``self (op) other``: integer arrays stay integer as in MXNet (a float scalar is cast to the array's
+    type first, ``/`` truncates); everything else goes through the differentiable operator ``op_name``."""
+    def method(self, other):
+        if other is None:
+            return NotImplemented
+        if _is_int(self) and (isinstance(other, numbers.Number) or (isinstance(other, NDArray) and _is_int(other))):
+            dtype = self._data.dtype
+            b = other._data if isinstance(other, NDArray) else np.asarray(other).astype(dtype)
+            a, b = (b, self._data) if reflected else (self._data, b)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                return NDArray(np.asarray(int_fn(a, b)).astype(dtype, copy=False), self._ctx)
+        fn = resolved[0]
+        if fn is None:  # mx.nd is complete only after this module: look the operator up on first use
+            from .. import ndarray as nd
+            fn = resolved[0] = getattr(nd, op_name)
+        return fn(other, self) if reflected else fn(self, other)
+    resolved = [None]
+    method.__name__ = op_name
+    return method
 
 
-def full(shape, val, ctx=None, dtype=None, **kwargs):
-    return _fill("full", shape, ctx, dtype, val)
-
-
-def zeros_like(data):
-    return NDArray(data._ctx.xp.zeros_like(data._data), data._ctx)
-
-
-def ones_like(data):
-    return NDArray(data._ctx.xp.ones_like(data._data), data._ctx)
-
-
-def arange(start, stop=None, step=1.0, repeat=1, ctx=None, dtype=None, **kwargs):
-    ctx = ctx or current_context()
-    data = np.arange(start, stop, step, dtype=dtype or np.float32)
-    if repeat != 1:
-        data = np.repeat(data, repeat)
-    return array(data, ctx, data.dtype)
-
-
-def waitall():
-    """trainkit computes eagerly: nothing to wait for."""
-
-
-# ----- operators and fluent methods: thin links to the primitives in trainkit.ops -------------------
-from ..ops import elementwise as _ew, nn as _nn, reduce as _red, shape as _sh  # noqa: E402
-
-
-def _reflected(op):
-    return lambda self, other: op(other, self)
-
-
-NDArray.__add__ = NDArray.__radd__ = _ew.add
-NDArray.__sub__, NDArray.__rsub__ = _ew.subtract, _reflected(_ew.subtract)
-NDArray.__mul__ = NDArray.__rmul__ = _ew.multiply
-NDArray.__truediv__, NDArray.__rtruediv__ = _ew.divide, _reflected(_ew.divide)
-NDArray.__pow__, NDArray.__rpow__ = _ew.power, _reflected(_ew.power)
+NDArray.__add__ = NDArray.__radd__ = _dunder("add", np.add)
+NDArray.__sub__, NDArray.__rsub__ = _dunder("subtract", np.subtract), _dunder("subtract", np.subtract, True)
+NDArray.__mul__ = NDArray.__rmul__ = _dunder("multiply", np.multiply)
+NDArray.__truediv__, NDArray.__rtruediv__ = _dunder("divide", _c_divide), _dunder("divide", _c_divide, True)
+NDArray.__div__, NDArray.__rdiv__ = NDArray.__truediv__, NDArray.__rtruediv__
+NDArray.__mod__, NDArray.__rmod__ = _dunder("modulo", _c_mod), _dunder("modulo", _c_mod, True)
+NDArray.__pow__, NDArray.__rpow__ = _dunder("power", np.power), _dunder("power", np.power, True)
 NDArray.__matmul__ = _nn.dot
 NDArray.__neg__ = _ew.negative
 NDArray.__abs__ = _ew.abs
-NDArray.__eq__, NDArray.__ne__ = _ew.equal, _ew.not_equal
+
+
+def _compare(op, when_none):
+    def method(self, other):
+        if other is None:
+            return when_none
+        return op(self, other)
+    return method
+
+
+NDArray.__eq__, NDArray.__ne__ = _compare(_ew.equal, False), _compare(_ew.not_equal, True)
 NDArray.__gt__, NDArray.__ge__ = _ew.greater, _ew.greater_equal
 NDArray.__lt__, NDArray.__le__ = _ew.lesser, _ew.lesser_equal
 
-for _name in ("exp", "log", "sqrt", "square", "abs", "sign", "tanh", "sigmoid", "relu", "sin", "cos",
-              "reciprocal", "log1p", "expm1", "sinh", "cosh", "arctan", "softrelu", "softsign", "clip",
-              "floor", "ceil", "round"):
-    setattr(NDArray, _name, getattr(_ew, _name))
-for _name in ("sum", "mean", "max", "min", "norm", "argmax", "argmin"):
-    setattr(NDArray, _name, getattr(_red, _name))
-for _name in ("transpose", "flatten", "expand_dims", "squeeze", "broadcast_to", "broadcast_like", "tile",
-              "repeat", "swapaxes", "split", "pick", "one_hot", "slice_axis", "take"):
-    setattr(NDArray, _name, getattr(_sh, _name))
-for _name in ("softmax", "log_softmax", "dot"):
-    setattr(NDArray, _name, getattr(_nn, _name))
+
+# ----- fluent methods ---------------------------------------------------------------------------------------
+# MXNet 1.9.1's NDArray methods that call the operator of the same name with the array first. Each is
+# attached from mx.nd once the operator table is exported (install_fluent_methods), so an operator any
+# module registers becomes a method too; names registered later are found by NDArray.__getattr__.
+FLUENT_METHODS = frozenset("""
+abs arccos arccosh arcsin arcsinh arctan arctanh argmax argmax_channel argmin argsort broadcast_axes
+broadcast_like broadcast_to cbrt ceil clip cos cosh degrees depth_to_space diag exp expand_dims expm1 fix
+flatten flip floor log log10 log1p log2 log_softmax max mean min nanprod nansum norm one_hot ones_like pad
+pick prod radians rcbrt reciprocal relu repeat reshape_like rint round rsqrt shape_array sigmoid sign sin
+sinh size_array slice slice_axis slice_like softmax softmin sort space_to_depth split split_v2 sqrt square
+squeeze sum swapaxes take tan tanh tile topk transpose trunc zeros_like dot softrelu softsign
+""".split())
+
+
+def install_fluent_methods(namespace):
+    """Attach every fluent method whose operator exists in ``namespace`` (mx.nd's) and the class lacks."""
+    for name in FLUENT_METHODS:
+        fn = namespace.get(name)
+        if fn is not None and callable(fn) and name not in NDArray.__dict__:
+            setattr(NDArray, name, fn)
 
 
 def _reshape_method(self, *shape, **kwargs):
-    if len(shape) == 1 and not isinstance(shape[0], int):
+    """``x.reshape(2, 3)``, ``x.reshape((2, -1))``, ``x.reshape(shape=..., reverse=...)``: every MXNet code."""
+    unknown = [k for k in kwargs if k not in ("shape", "reverse")]
+    if unknown:
+        raise TypeError(f"Got unknown keywords in reshape: {', '.join(unknown)}. Accepted keyword arguments are "
+                        "'shape' and 'reverse'.")
+    if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
         shape = shape[0]
-    return _sh.reshape(self, shape or kwargs.pop("shape"), **kwargs)
+    elif not shape:
+        shape = kwargs.get("shape")
+        if not shape:
+            raise AssertionError("Shape must be provided.")
+    new = resolve_reshape(self.shape, shape, kwargs.get("reverse", False))
+    if math.prod(new) != self.size:
+        raise ValueError(f"Cannot reshape array of size {self.size} into shape {tuple(shape)}")
+    return _sh.reshape(self, new)
 
 
-def _transpose_method(self, *axes):
+def _transpose_method(self, *axes, **kwargs):
     if len(axes) == 1 and not isinstance(axes[0], int):
         axes = axes[0]
-    return _sh.transpose(self, axes or None)
+    return _sh.transpose(self, axes or kwargs.get("axes") or None)
 
 
+def _own(out, source):
+    """``out`` with its own memory: MXNet's operators return new arrays, only ``inplace=True`` gives views."""
+    if out is source:
+        return source.copy()
+    if isinstance(out._data, np.ndarray) and np.may_share_memory(out._data, source._data):
+        return NDArray(out._data.copy(), out._ctx, out._node, out._oidx)
+    return out
+
+
+def _flatten_method(self, inplace=False):
+    if inplace:
+        return _sh.reshape(self, resolve_reshape(self.shape, (0, -1)))
+    return _own(_sh.flatten(self), self)
+
+
+def _expand_dims_method(self, axis, inplace=False):
+    if inplace:
+        axis = axis % (self.ndim + 1)
+        return _sh.reshape(self, self.shape[:axis] + (1,) + self.shape[axis:])
+    return _own(_sh.expand_dims(self, axis), self)
+
+
+def _squeeze_method(self, axis=None, inplace=False):
+    if inplace:
+        shape = np.empty(self.shape, dtype=[]).squeeze(axis).shape if self.size else None
+        if shape is None:
+            return _own(_sh.squeeze(self, axis), self)
+        return _sh.reshape(self, shape or (1,))
+    return _own(_sh.squeeze(self, axis), self)
+
+
+def _broadcast_to_method(self, shape):
+    return _sh.broadcast_to(self, shape)
+
+
+NDArray.split_v2 = split_v2
 NDArray.reshape = _reshape_method
 NDArray.transpose = _transpose_method
-NDArray.reshape_like = lambda self, other: _sh.reshape(self, other.shape)
+NDArray.flatten = _flatten_method
+NDArray.expand_dims = _expand_dims_method
+NDArray.squeeze = _squeeze_method
+NDArray.broadcast_to = _broadcast_to_method
+NDArray.zeros_like = lambda self, *args, **kwargs: zeros_like(self, *args, **kwargs)
+NDArray.ones_like = lambda self, *args, **kwargs: ones_like(self, *args, **kwargs)
