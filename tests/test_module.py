@@ -398,3 +398,73 @@ def test_checkpoint_that_does_not_fit_the_symbol(tmp_path):
     with pytest.raises(MXNetError, match=r"'fc_weight' has shape \(3, 4\) but the symbol needs \(3, 3\)"):
         mod.bind([("data", (2, 3))], [("softmax_label", (2,))])
     assert not mod.binded
+
+
+def test_set_params_error_types_and_shape_type_check():
+    data = mx.sym.Variable("data")
+    net = mx.sym.FullyConnected(data, num_hidden=2, name="fc")
+    mod = mx.mod.Module(net, label_names=None)
+    with pytest.raises(TypeError, match="tuple of ints"):
+        mod.bind(data_shapes=[("data", mx.nd.array([10, 10]))])
+    mod.bind(data_shapes=[("data", (1, 3))])
+    good = {"fc_weight": mx.nd.ones((2, 3)), "fc_bias": mx.nd.zeros(2)}
+    mod.set_params(good, {})
+    with pytest.raises(RuntimeError, match="fc_bias is not presented"):  # missing first, as MXNet
+        mod.set_params({"fc_weight": mx.nd.ones((2, 3)), "zz": mx.nd.ones(1)}, {})
+    with pytest.raises(ValueError, match="not parameters of this module"):
+        mod.set_params(dict(good, zz=mx.nd.ones(1)), {}, allow_missing=True)
+    mod.set_params(dict(good, zz=mx.nd.ones(1)), {}, allow_missing=True, allow_extra=True)
+    # BaseModule.set_params is init_params(initializer=None, ...)
+    mx.mod.BaseModule.set_params(mod, good, {})
+    assert mod._exec_group.param_names == ["fc_weight", "fc_bias"]
+    np.testing.assert_array_equal(mod._exec_group.execs[0].arg_dict["fc_weight"].asnumpy(), np.ones((2, 3)))
+
+
+def test_init_optimizer_takes_a_kvstore_and_updates_the_same():
+    rng = np.random.RandomState(0)
+    x, y = rng.rand(6, 3).astype(np.float32), rng.rand(6, 2).astype(np.float32)
+    net = mx.sym.LinearRegressionOutput(mx.sym.FullyConnected(mx.sym.Variable("data"), num_hidden=2, name="fc"),
+                                        name="lro")
+    results = []
+    for kv in (None, "local", mx.kv.create("device")):
+        mod = mx.mod.Module(net, label_names=["lro_label"])
+        mod.bind([("data", (6, 3))], [("lro_label", (6, 2))])
+        mod.init_params(mx.init.Constant(0.1))
+        mod.init_optimizer(kvstore=kv, optimizer="sgd", optimizer_params={"learning_rate": 0.5, "momentum": 0.9})
+        for _ in range(2):
+            mod.forward_backward(mx.io.DataBatch([mx.nd.array(x)], [mx.nd.array(y)]))
+            mod.update()
+        results.append(mod.get_params()[0]["fc_weight"].asnumpy())
+        if kv is not None:
+            assert mod._kvstore._updater is mod._updater  # optimizer states live in one place
+            assert mod._kvstore.type == (kv if isinstance(kv, str) else "device")
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
+    with pytest.raises(TypeError, match="kvstore must be"):
+        mod.init_optimizer(kvstore=3, force_init=True)
+    outs = mod.get_outputs(merge_multi_context=False)
+    assert len(outs) == 1 and len(outs[0]) == 1 and outs[0][0].shape == (6, 2)
+
+
+def test_fit_drives_the_monitor(caplog):
+    x = np.random.RandomState(1).rand(4, 3).astype(np.float32)
+    it = mx.io.NDArrayIter(x, np.zeros((4, 2), np.float32), batch_size=2, label_name="lro_label")
+    net = mx.sym.LinearRegressionOutput(mx.sym.FullyConnected(mx.sym.Variable("data"), num_hidden=2, name="fc"),
+                                        name="lro")
+    mod = mx.mod.Module(net, label_names=["lro_label"])
+    mon = mx.mon.Monitor(1, pattern="fc_output")
+    with caplog.at_level(logging.INFO):
+        mod.fit(it, num_epoch=1, monitor=mon, eval_metric="mse")
+    assert caplog.text.count("fc_output") == 2  # one line per batch
+
+
+def test_contrib_amp_imports_and_says_it_is_unsupported():
+    from trainkit.contrib.amp import amp
+    with pytest.raises(MXNetError, match="automatic mixed precision is not supported"):
+        amp.init()
+
+
+def test_executor_group_name_exists_for_imports():
+    from trainkit.module.executor_group import DataParallelExecutorGroup
+    with pytest.raises(MXNetError, match="one device"):
+        DataParallelExecutorGroup(symbol=None, contexts=[mx.cpu()])

@@ -86,7 +86,9 @@ def test_variable_needs_a_name_and_stores_attrs():
         mx.sym.Variable(3)
     v = mx.sym.Variable("w", shape=(2, 3), init=mx.init.Normal(0.5), dtype="float64", lr_mult=2.0, __foo__=1)
     assert v.attr_dict() == {"w": {"__shape__": "(2, 3)", "__init__": '["normal", {"sigma": 0.5}]',
-                                   "__dtype__": "1", "__lr_mult__": "2.0", "__foo__": "1"}}
+                                   "__dtype__": "1", "__lr_mult__": "2.0", "lr_mult": "2.0", "__foo__": "1"}}
+    # MXNet lists its hidden keys (lr_mult, wd_mult, ctx_group, ...) under both spellings; JSON keeps one
+    assert v.attr("lr_mult") == "2.0" and '"lr_mult"' not in v.tojson()
     with pytest.raises(ValueError, match="double underscores"):
         mx.sym.Variable("w", foo=1)
     assert repr(v) == "<Symbol w>" and v.list_outputs() == ["w"]
@@ -278,3 +280,176 @@ def test_deepcopy_and_pickle():
     net = mlp()
     assert copy.deepcopy(net).tojson() == net.tojson()
     assert pickle.loads(pickle.dumps(net)).tojson() == net.tojson()
+
+
+# ----- symbols as a runtime: dunders, composition, attributes, scopes, custom ops ----------------------
+def _run_sym(sym, **arrays):
+    exe = sym.bind(mx.cpu(), args={k: mx.nd.array(v) for k, v in arrays.items()})
+    return exe.forward()[0].asnumpy()
+
+
+def test_comparison_and_mod_dunders_name_and_values_as_mxnet():
+    x, y = mx.sym.Variable("x"), mx.sym.Variable("y")
+    xv, yv = np.array([1.0, 2.0, 5.0]), np.array([2.0, 2.0, 3.0])
+    with mx.name.NameManager():
+        cases = [(x == 1, "_equal_scalar0", xv == 1), (x != y, "_not_equal0", xv != yv),
+                 (x > y, "_greater0", xv > yv), (1 > x, "_lesser_scalar0", 1 > xv),
+                 (x <= 2, "_lesser_equal_scalar0", xv <= 2), (x % 3, "_modscalar0", xv % 3),
+                 (7 % x, "_rmodscalar0", 7 % xv), (x % y, "_mod0", xv % yv),
+                 (2 ** x, "_rpower_scalar0", 2 ** xv), (abs(-x), "abs0", xv)]
+        for sym, name, want in cases:
+            assert sym.name == name
+            args = {k: v for k, v in (("x", xv), ("y", yv)) if k in sym.list_arguments()}
+            np.testing.assert_allclose(_run_sym(sym, **args), want.astype(np.float32))
+    with pytest.raises(TypeError, match="not supported"):
+        x + "a"
+    assert {x: 1}[x] == 1  # still hashable
+    with pytest.raises(MXNetError, match="not implemented for Symbol"):
+        bool(x)
+
+
+def test_maximum_minimum_power_functions():
+    a, b = mx.sym.Variable("a"), mx.sym.Variable("b")
+    av, bv = np.array([1.0, 5.0]), np.array([2.0, 3.0])
+    np.testing.assert_allclose(_run_sym(mx.sym.maximum(a, b), a=av, b=bv), [2.0, 5.0])
+    np.testing.assert_allclose(_run_sym(mx.sym.minimum(a, 2), a=av), [1.0, 2.0])
+    np.testing.assert_allclose(_run_sym(mx.sym.power(2, a), a=av), [2.0, 32.0])
+    assert mx.sym.maximum(1, 2) == 2 and mx.sym.pow is mx.sym.power
+
+
+def test_composition_by_call_and_children():
+    data = mx.sym.Variable("data")
+    net1 = mx.sym.FullyConnected(data=data, name="fc1", num_hidden=3)
+    net2 = mx.sym.FullyConnected(name="fc3", num_hidden=2)
+    assert net2.list_arguments() == ["fc3_data", "fc3_weight", "fc3_bias"]
+    composed = net2(fc3_data=net1, name="composed")
+    assert composed.name == "composed"
+    assert composed.list_arguments() == ["data", "fc1_weight", "fc1_bias", "fc3_weight", "fc3_bias"]
+    assert net2.list_arguments() == ["fc3_data", "fc3_weight", "fc3_bias"]  # the original is unchanged
+    s = mx.sym.Variable("a") + mx.sym.Variable("b")
+    assert s(a=data).list_arguments() == ["data", "b"]
+    with pytest.raises(TypeError, match="not both"):
+        s(data, b=data)
+    kids = composed.get_children()
+    assert kids.list_outputs() == ["fc1_output", "fc3_weight", "fc3_bias"]
+    assert kids.get_children().list_outputs() == ["data", "fc1_weight", "fc1_bias"]
+    assert data.get_children() is None
+    with pytest.raises(ValueError, match='Cannot find output that matches name "zz"'):
+        composed.get_internals()["zz"]
+
+
+def test_hidden_attribute_keys_and_attr_scope():
+    with mx.AttrScope(ctx_group="dev1", lr_mult="0.5"):
+        v = mx.sym.Variable("v")
+        fc = mx.sym.FullyConnected(v, num_hidden=2, name="fc", attr={"wd_mult": "0"})
+    assert v.list_attr() == {"__ctx_group__": "dev1", "ctx_group": "dev1", "__lr_mult__": "0.5", "lr_mult": "0.5"}
+    assert fc.attr("wd_mult") == "0" and fc.attr_dict()["fc_weight"]["lr_mult"] == "0.5"
+    assert "__wd_mult__" in fc.tojson() and '"wd_mult"' not in fc.tojson()
+    with pytest.raises(MXNetError, match="Cannot find argument 'foo'"):
+        mx.sym.FullyConnected(v, num_hidden=2, attr={"foo": "bar"})
+    with pytest.raises(ValueError, match="string"):
+        mx.AttrScope(lr_mult=0.5)
+
+
+def test_infer_type_flows_through_the_graph():
+    data = mx.sym.Variable("data")
+    net = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(data, num_hidden=3, name="fc"), name="sm")
+    arg, out, aux = net.infer_type(data=np.float64)
+    assert arg == [np.float64] * 4 and out == [np.float64] and aux == []
+    assert net.infer_type_partial() == ([None] * 4, [None], [])
+    with pytest.warns(UserWarning, match="Cannot decide type"):
+        assert net.infer_type() == (None, None, None)
+
+
+def test_fluent_methods_and_deepcopy():
+    import copy
+    x = mx.sym.Variable("x")
+    np.testing.assert_allclose(_run_sym(x.exp().sum(), x=np.zeros(3)), [3.0])
+    y = x * 2
+    assert copy.deepcopy(y).tojson() == y.tojson() and copy.copy(y).tojson() == y.tojson()
+
+
+def test_custom_operator_in_nd_and_sym():
+    @mx.operator.register("tk_scale3")
+    class Scale3Prop(mx.operator.CustomOpProp):
+        def __init__(self, factor="3"):
+            super().__init__(need_top_grad=True)
+            self.factor = float(factor)
+
+        def create_operator(self, ctx, shapes, dtypes):
+            factor = self.factor
+
+            class Scale3(mx.operator.CustomOp):
+                def forward(self, is_train, req, in_data, out_data, aux):
+                    self.assign(out_data[0], req[0], in_data[0] * factor)
+
+                def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+                    self.assign(in_grad[0], req[0], out_grad[0] * factor)
+            return Scale3()
+
+    x = mx.nd.array([1.0, -2.0])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = mx.nd.Custom(x, op_type="tk_scale3", factor=4)
+    y.backward(mx.nd.array([1.0, 0.5]))
+    np.testing.assert_allclose(y.asnumpy(), [4.0, -8.0])
+    np.testing.assert_allclose(x.grad.asnumpy(), [4.0, 2.0])
+    with pytest.raises(MXNetError, match="Cannot find custom operator 'nope'"):
+        mx.nd.Custom(x, op_type="nope")
+
+
+def test_custom_operator_as_symbol_with_aux_state():
+    class Sqr(mx.operator.CustomOp):
+        def forward(self, is_train, req, in_data, out_data, aux):
+            aux[0][:] = 1
+            self.assign(out_data[0], req[0], in_data[0] * in_data[0])
+
+        def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+            self.assign(in_grad[0], req[0], 2 * in_data[0] * out_grad[0])
+
+    @mx.operator.register("tk_sqr")
+    class SqrProp(mx.operator.CustomOpProp):
+        def list_auxiliary_states(self):
+            return ["aux"]
+
+        def infer_shape(self, in_shape):
+            return in_shape, [in_shape[0]], [in_shape[0]]
+
+        def create_operator(self, ctx, shapes, dtypes):
+            return Sqr()
+
+    op = mx.sym.Custom(data=mx.sym.Variable("data"), aux=mx.sym.Variable("aux"), name="sqr", op_type="tk_sqr")
+    assert (op.list_arguments(), op.list_auxiliary_states(), op.list_outputs()) == (["data"], ["aux"], ["sqr_output"])
+    assert op.infer_shape(data=(4, 10)) == ([(4, 10)], [(4, 10)], [(4, 10)])
+    assert mx.sym.load_json(op.tojson()).tojson() == op.tojson()
+    exe = op.simple_bind(mx.cpu(), data=(2,))
+    exe.forward(is_train=True, data=mx.nd.array([3.0, -1.0]))
+    exe.backward(mx.nd.ones(2))
+    np.testing.assert_allclose(exe.outputs[0].asnumpy(), [9.0, 1.0])
+    np.testing.assert_allclose(exe.grad_dict["data"].asnumpy(), [6.0, -2.0])
+    np.testing.assert_allclose(exe.aux_dict["aux"].asnumpy(), [1.0, 1.0])
+    mx.test_utils.check_numeric_gradient(op, [np.random.uniform(-1, 1, (3, 4))], [np.zeros((3, 4))])
+
+
+def test_attr_scope_nests_and_top_level_names():
+    assert mx.AttrScope is mx.attribute.AttrScope and mx.executor.Executor.__name__ == "Executor"
+    with mx.AttrScope(group="a", lr_mult="2"):
+        with mx.AttrScope(group="b"):
+            inner = mx.sym.Variable("inner", attr={"__group__": "c"})
+            both = mx.sym.Variable("both")
+        outer = mx.sym.Variable("outer")
+    after = mx.sym.Variable("after")
+    assert inner.attr("__group__") == "c"  # the symbol's own attr wins
+    assert both.list_attr() == {"__group__": "b", "__lr_mult__": "2", "lr_mult": "2"}
+    assert outer.attr("__group__") == "a" and after.list_attr() == {}
+
+
+def test_positional_composition_follows_argument_order():
+    a, b = mx.sym.Variable("a"), mx.sym.Variable("b")
+    net = a * 2 - b
+    x, y = mx.sym.Variable("x"), mx.sym.Variable("y")
+    composed = net(x, y)
+    assert composed.list_arguments() == ["x", "y"]
+    np.testing.assert_allclose(_run_sym(composed, x=np.array([3.0]), y=np.array([1.0])), [5.0])
+    with pytest.raises(TypeError, match="Compose expect `Symbol`"):
+        net(a=1)

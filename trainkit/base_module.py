@@ -53,8 +53,13 @@ class BaseModule:
         """Nothing to prepare: trainkit has no distributed key-value store."""
 
     def install_monitor(self, mon):
-        raise NotImplementedError("trainkit's Module has no Monitor support; read get_outputs() or the "
-                                  "parameters' .grad directly.")
+        raise NotImplementedError(f"{type(self).__name__} does not support install_monitor; mx.mod.Module and "
+                                  "BucketingModule do.")
+
+    def set_params(self, arg_params, aux_params, allow_missing=False, force_init=True, allow_extra=False):
+        """Assign parameter values: ``init_params(initializer=None, ...)`` (MXNet's BaseModule.set_params)."""
+        self.init_params(initializer=None, arg_params=arg_params, aux_params=aux_params,
+                         allow_missing=allow_missing, force_init=force_init, allow_extra=allow_extra)
 
     def score(self, eval_data, eval_metric, num_batch=None, batch_end_callback=None, score_end_callback=None,
               reset=True, epoch=0, sparse_row_id_fn=None):
@@ -171,9 +176,13 @@ class BaseModule:
             try:
                 while not end_of_batch:
                     data_batch = next_data_batch
+                    if monitor is not None:
+                        monitor.tic()
                     self.forward_backward(data_batch)
                     self.update()
                     self.update_metric(eval_metric, data_batch.label)
+                    if monitor is not None:
+                        monitor.toc_print()
                     try:
                         next_data_batch = next(data_iter)
                     except StopIteration:

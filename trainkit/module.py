@@ -28,6 +28,7 @@ A Module is also callable on NDArrays: ``out = module(x)`` or
 state (see ``__call__``).
 """
 import logging
+import sys
 import warnings
 from collections import OrderedDict
 
@@ -44,7 +45,13 @@ from .symbol import Symbol
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["Module", "BaseModule"]
+__all__ = ["Module", "BaseModule", "BucketingModule"]
+
+# MXNet's mx.module is a package; code imports mxnet.module.executor_group and mxnet.module.module
+from . import executor_group  # noqa: E402
+sys.modules[__name__ + ".executor_group"] = executor_group
+__path__ = []  # a package to the import system, so `import mxnet.module.executor_group` resolves
+sys.modules[__name__ + ".module"] = sys.modules[__name__]
 
 
 def _check_input_names(symbol, names, typename, throw):
@@ -78,6 +85,9 @@ def _descs(shapes):
             out.append(x)
         else:
             name, shape = x[0], x[1]
+            if not isinstance(shape, (tuple, list)):
+                raise TypeError(f"the shape of input '{name}' must be a tuple of ints, e.g. ('{name}', (32, 10)), "
+                                f"got a {type(shape).__name__}.")
             out.append(DataDesc(name, tuple(int(d) for d in shape), *x[2:]))
     return out
 
@@ -153,7 +163,8 @@ class Module(BaseModule):
         self._update_on_kvstore = None
         self._updater = None
         self._preload_opt_states = None
-        self._grad_req = None
+        self._grad_req = None           # grad_req as given to bind (MXNet keeps it as given)
+        self._grad_reqs_by_name = None  # parameter name -> 'write' / 'add' / 'null'
         self._reset_bind()
 
     def _reset_bind(self):
@@ -175,6 +186,7 @@ class Module(BaseModule):
         self._recorded = False
         self._input_arrays = None
         self._update_list = None
+        self._monitor_exec = None       # an Executor over the live arrays, made by install_monitor
 
     # ----- properties --------------------------------------------------------------------------
     @property
@@ -223,6 +235,12 @@ class Module(BaseModule):
         """The live parameters that receive gradients: an OrderedDict of name to NDArray."""
         self._need_bound("trainable_params")
         return OrderedDict((n, a) for n, a in self._exec_args.items() if a.grad is not None)
+
+    @property
+    def _exec_group(self):
+        """MXNet's executor-group view (``execs[0].arg_dict/grad_dict/aux_dict``, ``param_names``), read-only."""
+        self._need_bound("_exec_group")
+        return _ExecGroupView(self)
 
     def _need_bound(self, what):
         if not self.binded:
@@ -324,7 +342,8 @@ class Module(BaseModule):
         # commit: nothing above changed the module
         self.for_training = for_training
         self.inputs_need_grad = inputs_need_grad
-        self._grad_req = grad_reqs
+        self._grad_req = grad_req
+        self._grad_reqs_by_name = grad_reqs
         self._plan = plan
         self._feed = feed
         self._exec_args = exec_args
@@ -472,14 +491,16 @@ class Module(BaseModule):
             return {}, list(names)
         if not isinstance(given, dict):
             raise TypeError(f"{what} must be a dict of name to NDArray, got {type(given).__name__}.")
-        extra = [k for k in given if k not in live]
-        if extra and not allow_extra:
-            raise MXNetError(f"{what} has entries {extra} that are not parameters of this module (its parameters "
-                             f"are {list(names)}). Remove them, or pass allow_extra=True to ignore them.")
+        # MXNet checks for missing names first (a RuntimeError, which MXNetError is), then extra ones (ValueError)
         missing = [n for n in names if n not in given]
         if missing and not allow_missing:
             raise MXNetError(f"{missing[0]} is not presented: {what} lacks {missing}. Pass them, or "
                              "allow_missing=True to draw the missing ones from the initializer.")
+        extra = [k for k in given if k not in live]
+        if extra and not allow_extra:
+            raise ModuleValueError(f"{what} has entries {extra} that are not parameters of this module (its "
+                                   f"parameters are {list(names)}). Remove them, or pass allow_extra=True to ignore "
+                                   "them.")
         values = {}
         for n in names:
             if n not in given:
@@ -569,14 +590,32 @@ class Module(BaseModule):
                               "Is this intended?", stacklevel=2)
             if not optimizer.idx2name:
                 optimizer.idx2name = idx2name.copy()
+        kv = self._kvstore_for(kvstore)
         self._optimizer = optimizer
-        self._kvstore = None
-        self._update_on_kvstore = False
         self._updater = _opt.get_updater(optimizer)
+        # One device: the update runs here, with the same numbers as MXNet's kvstore update; the store shares
+        # the updater, so its optimizer states are the module's (mod._kvstore._updater.states).
+        self._kvstore = kv
+        self._update_on_kvstore = False
+        if kv is not None:
+            kv._set_updater(self._updater)
         self.optimizer_initialized = True
         if self._preload_opt_states is not None:
             self.load_optimizer_states(self._preload_opt_states)
             self._preload_opt_states = None
+
+    @staticmethod
+    def _kvstore_for(kvstore):
+        """``kvstore=`` as init_optimizer/fit take it: None, a type name ('local', 'device', ...) or a KVStore."""
+        if kvstore is None:
+            return None
+        from . import kvstore as _kv
+        if isinstance(kvstore, _kv.KVStore):
+            return kvstore
+        if isinstance(kvstore, str):
+            return _kv.create(kvstore)
+        raise TypeError(f"kvstore must be None, a type name such as 'local', or an mx.kv.KVStore, got "
+                        f"{type(kvstore).__name__}.")
 
     def borrow_optimizer(self, shared_module):
         if not shared_module.optimizer_initialized:
@@ -663,11 +702,55 @@ class Module(BaseModule):
             for a in data:
                 a.attach_grad()
             self._input_arrays = data
-        feed = self._fill(data, label_arrays)
         record = bool(is_train) and self.for_training
+        if self._monitor_exec is not None:
+            self._monitored_forward(data, label_arrays, bool(is_train))
+            self._recorded = record
+            return
+        feed = self._fill(data, label_arrays)
         with autograd._Saved(recording=record, training=bool(is_train)):
             self._outputs = self._plan.run(feed)
         self._recorded = record
+
+    # ----- monitoring: the same step through an Executor, which reports every array ------------------
+    def install_monitor(self, mon):
+        """Let ``mon`` (an ``mx.mon.Monitor``) see every output, gradient and parameter of each batch."""
+        self._need_bound("install_monitor")
+        from .executor import Executor
+        names = self._symbol.list_arguments()
+        inputs = set(self._data_names) | set(self._label_names) | set(self._state_names)
+        shapes = {d.name: d.shape for d in list(self._data_shapes) + list(self._label_shapes or [])}
+        shapes.update({n: s for n, s in (self._label_expect or {}).items() if s is not None})
+        args, grads, reqs = [], [], []
+        for name in names:
+            if name in inputs:
+                arr = zeros(shapes.get(name, (1,)), self._context[0])
+                args.append(arr)
+                grads.append(zeros(arr.shape, self._context[0]) if self.inputs_need_grad else None)
+                reqs.append("write" if self.inputs_need_grad else "null")
+            else:
+                arr = self._exec_args[name]
+                args.append(arr)
+                grads.append(arr.grad)
+                reqs.append(self._grad_reqs_by_name.get(name, "null") if arr.grad is not None else "null")
+        exe = Executor(self._symbol, self._context[0], args, grads, reqs,
+                       [self._exec_aux[n] for n in self._aux_names])
+        mon.install(exe)
+        self._monitor_exec = exe
+
+    def _monitored_forward(self, data, labels, is_train):
+        exe = self._monitor_exec
+        names = exe._arg_names
+        given = dict(zip(self._data_names, data))
+        given.update({n: a for (n, _), a in zip(self._label_pos, labels)})
+        for name, arr in given.items():
+            if name in names:
+                exe.arg_arrays[names.index(name)] = arr
+                if self.inputs_need_grad and exe.grad_arrays[names.index(name)].shape != arr.shape:
+                    exe.grad_arrays[names.index(name)] = zeros(arr.shape, self._context[0])
+        exe._arg_dict = exe._grad_dict = None
+        self._outputs = list(exe.forward(is_train=is_train))
+        self._input_arrays = None
 
     def backward(self, out_grads=None):
         """Gradients of the last training forward into the parameters' ``.grad``."""
@@ -679,6 +762,9 @@ class Module(BaseModule):
                                    "good for one backward).")
         self._recorded = False
         if not self._update_list and not self.inputs_need_grad:
+            return
+        if self._monitor_exec is not None:
+            self._monitor_exec.backward(out_grads)
             return
         autograd.backward(self._outputs, out_grads)
 
@@ -693,19 +779,26 @@ class Module(BaseModule):
                           [w for _, _, w in self._update_list])
 
     def get_outputs(self, merge_multi_context=True):
-        """The outputs of the last forward, a list of NDArrays."""
+        """The outputs of the last forward: a list of NDArrays, or with ``merge_multi_context=False`` MXNet's
+        per-device form, one list per output holding each device's part (one device here)."""
         self._check_ready("get_outputs")
         if self._outputs is None:
             raise ModuleStateError("get_outputs: call forward() first.")
+        if not merge_multi_context:
+            return [[o] for o in self._outputs]
         return list(self._outputs)
 
     def get_input_grads(self, merge_multi_context=True):
         self._check_ready("get_input_grads")
         if not self.inputs_need_grad:
             raise ModuleStateError("get_input_grads needs bind(..., inputs_need_grad=True).")
-        if self._input_arrays is None:
+        if self._monitor_exec is not None:
+            grads = [self._monitor_exec.grad_dict[n] for n in self._data_names]
+        elif self._input_arrays is None:
             raise ModuleStateError("get_input_grads: run forward() and backward() first.")
-        return [a.grad for a in self._input_arrays]
+        else:
+            grads = [a.grad for a in self._input_arrays]
+        return grads if merge_multi_context else [[g] for g in grads]
 
     def update_metric(self, eval_metric, labels, pre_sliced=False):
         """Feed the last outputs and ``labels`` to ``eval_metric``."""
@@ -788,8 +881,8 @@ class Module(BaseModule):
     def save_optimizer_states(self, fname):
         if not self.optimizer_initialized:
             raise ModuleStateError("save_optimizer_states: there is no optimizer yet; call init_optimizer() first.")
-        with open(fname, "wb") as fout:
-            fout.write(self._updater.get_states())
+        from .files import write_bytes  # whole or absent, never truncated (trainkit.files)
+        write_bytes(fname, self._updater.get_states())
 
     def load_optimizer_states(self, fname):
         if not self.optimizer_initialized:
@@ -826,6 +919,35 @@ class Module(BaseModule):
         return mod
 
 
+class _ExecView:
+    """What code reads from an MXNet executor of a Module: its argument/gradient/aux dicts and outputs."""
+
+    def __init__(self, module):
+        args = module._exec_args
+        self.arg_dict = dict(args)
+        self.grad_dict = {n: a.grad for n, a in args.items() if a.grad is not None}
+        if module._input_arrays is not None:
+            for name, arr in zip(module._data_names, module._input_arrays):
+                self.arg_dict[name] = arr
+                self.grad_dict[name] = arr.grad
+        self.aux_dict = dict(module._exec_aux)
+        self.outputs = list(module._outputs or [])
+        self.arg_arrays = list(self.arg_dict.values())
+        self.grad_arrays = list(self.grad_dict.values())
+        self.aux_arrays = list(self.aux_dict.values())
+
+
+class _ExecGroupView:
+    def __init__(self, module):
+        self.execs = [_ExecView(module)]
+        self.param_names = list(module._param_names)
+        self.aux_names = list(module._aux_names)
+        self.data_names = list(module._data_names)
+        self.label_names = list(module._label_names)
+        self.grad_req = dict(module._grad_reqs_by_name or {})
+        self.contexts = list(module._context)
+
+
 def _split_params(save_dict, fname):
     arg_params, aux_params = {}, {}
     if not isinstance(save_dict, dict):
@@ -841,3 +963,6 @@ def _split_params(save_dict, fname):
         else:
             raise ValueError("Invalid param file " + fname)
     return arg_params, aux_params
+
+
+from .bucketing_module import BucketingModule  # noqa: E402 - it builds on Module, defined above

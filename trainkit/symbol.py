@@ -26,11 +26,13 @@ import numpy as np
 from . import autograd
 from .ndarray.ndarray import apply
 from .base import MXNetError
+from .attribute import current as _attr_scope
 from .name import NameManager
 from .symbol_json import graph_to_json, parse_graph
 from .symbol_ops import _ALIASES, _OPS, _UNARY, _ShapeError, _attr_str, _literal, _p_shape
 
-__all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "from_recorded"]
+__all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "from_recorded", "maximum", "minimum", "power",
+           "pow", "hypot", "Custom"]
 
 _DTYPE_TO_FLAG = {np.dtype(np.float32): 0, np.dtype(np.float64): 1, np.dtype(np.float16): 2,
                   np.dtype(np.uint8): 3, np.dtype(np.int32): 4, np.dtype(np.int8): 5, np.dtype(np.int64): 6}
@@ -112,6 +114,8 @@ class _Node:
         if self.op is None or self.prim is not None:
             return ()
         opdef = self.opdef()
+        if opdef is not None and hasattr(opdef, "aux_of"):  # operators whose aux states depend on parameters
+            return opdef.aux_of(self.params())
         return opdef.aux if opdef else ()
 
 
@@ -123,15 +127,26 @@ def _create(op, inputs, params, name=None, attr=None, hint=None):
     for k, v in params.items():
         if v is None:
             continue
+        v = _plain(v)
         if k not in opdef.params and not (k.startswith("__") and k.endswith("__")):
             raise TypeError(f"mx.sym.{op} got an unexpected argument {k!r}; its parameters are "
                             f"{sorted(opdef.params) or 'none'}.")
         attrs[k] = _attr_str(v)
+    attr = _attr_scope().get(attr)
     if attr:
-        attrs.update({str(k): str(v) for k, v in attr.items()})
+        for k, v in attr.items():
+            if k in _HIDDEN_KEYS or (k.startswith("__") and k.endswith("__")):
+                attrs[f"__{k}__" if k in _HIDDEN_KEYS else k] = str(v)
+            elif k in opdef.params:
+                attrs[k] = _attr_str(v)
+            else:
+                raise MXNetError(f"Cannot find argument '{k}' of mx.sym.{op}: attr= takes attributes such as "
+                                 "lr_mult, wd_mult, ctx_group or __custom__ keys; its parameters are "
+                                 f"{sorted(opdef.params) or 'none'}.")
     name = NameManager.current.get(name, hint or opdef.hint)
     p = opdef.parse(attrs, name)
     roles = opdef.input_names(p)
+    aux_positions = opdef.aux_of(p) if hasattr(opdef, "aux_of") else opdef.aux
     extra = [r for r, s in inputs.items() if s is not None and r not in roles]
     if extra:
         raise TypeError(f"mx.sym.{op} layer '{name}' got input(s) {extra} it does not take; its inputs are {roles}.")
@@ -149,7 +164,7 @@ def _create(op, inputs, params, name=None, attr=None, hint=None):
         if src.op is None:
             if opdef.var_init is not None:
                 opdef.var_init(i, src)
-            if i in opdef.aux:
+            if i in aux_positions:
                 src.version += 1
             version = src.version
         node.inputs.append((src, idx, version))
@@ -157,12 +172,21 @@ def _create(op, inputs, params, name=None, attr=None, hint=None):
     return Symbol([(node, i) for i in range(len(opdef.outputs(p)))])
 
 
+def _plain(value):
+    """numpy scalars inside tuples/lists as Python numbers, so attributes read ``(0, 1)`` as MXNet writes them."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
 def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None, init=None, stype=None,
              **kwargs):
     """A named input: data, label or parameter. ``shape``/``init``/... are stored as ``__shape__``-style attrs."""
     if not isinstance(name, str):
         raise TypeError("Expect a string for variable `name`")
-    attrs = {str(k): str(v) for k, v in (attr or {}).items()}
+    attrs = _wrap_hidden(_attr_scope().get(attr))
     if shape is not None:
         attrs["__shape__"] = str(shape)
     if lr_mult is not None:
@@ -348,7 +372,84 @@ for _name in ("elemwise_add", "elemwise_sub", "elemwise_mul", "elemwise_div", "b
 broadcast_plus, broadcast_minus = broadcast_add, broadcast_sub  # noqa: F821 - defined just above
 
 
+# ----- custom Python operators (mx.operator.register): defined in operator.py -----------------------------
+from .operator import _CustomOpDef, symbol_custom as Custom  # noqa: E402
+
+_OPS.setdefault("Custom", _CustomOpDef())
+
+
+# ----- MXNet's Python-level binary functions: Symbol or number on either side --------------------------
+def _first_op(*names):
+    for n in names:
+        if n in _OPS or n in _ALIASES:
+            return _ALIASES.get(n, n) if n not in _OPS else n
+    raise MXNetError(f"trainkit has none of the operators {names}.")
+
+
+def _sym_or_scalar(left, right, ops, scalar_ops, rscalar_ops, py, hint, what):
+    if isinstance(left, Symbol) and isinstance(right, Symbol):
+        return _create(_first_op(*ops), {"lhs": left, "rhs": right}, {}, hint=hint)
+    if isinstance(left, Symbol) and isinstance(right, (numbers.Number, np.generic)):
+        return _create(_first_op(*scalar_ops), {"data": left}, {"scalar": _scalar_value(right)})
+    if isinstance(right, Symbol) and isinstance(left, (numbers.Number, np.generic)):
+        return _create(_first_op(*rscalar_ops), {"data": right}, {"scalar": _scalar_value(left)})
+    if isinstance(left, (numbers.Number, np.generic)) and isinstance(right, (numbers.Number, np.generic)):
+        return py(left, right)
+    raise TypeError(f"types ({type(left)}, {type(right)}) not supported by mx.sym.{what}")
+
+
+def maximum(left, right):
+    """Elementwise maximum of two symbols, or of a symbol and a number."""
+    return _sym_or_scalar(left, right, ("_maximum", "broadcast_maximum"), ("_maximum_scalar",),
+                          ("_maximum_scalar",), lambda a, b: a if a > b else b, "_maximum", "maximum")
+
+
+def minimum(left, right):
+    """Elementwise minimum of two symbols, or of a symbol and a number."""
+    return _sym_or_scalar(left, right, ("_minimum", "broadcast_minimum"), ("_minimum_scalar",),
+                          ("_minimum_scalar",), lambda a, b: a if a < b else b, "_minimum", "minimum")
+
+
+def power(base, exp):
+    """``base ** exp`` for symbols and numbers."""
+    return _sym_or_scalar(base, exp, ("_power", "broadcast_power"), ("_power_scalar",), ("_rpower_scalar",),
+                          lambda a, b: a ** b, "_power", "power")
+
+
+pow = power  # noqa: A001 - MXNet's name
+
+
+def hypot(left, right):
+    """``sqrt(left**2 + right**2)`` for symbols and numbers."""
+    return _sym_or_scalar(left, right, ("_hypot", "broadcast_hypot"), ("_hypot_scalar",), ("_hypot_scalar",),
+                          lambda a, b: float(np.hypot(a, b)), "_hypot", "hypot")
+
+
 # ----- the Symbol -----------------------------------------------------------------------------------
+# attributes MXNet stores as ``__key__`` and also lists under ``key`` (its C API's hidden keys)
+_HIDDEN_KEYS = ("ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_stage", "profiler_scope")
+
+
+def _wrap_hidden(attrs):
+    return {(f"__{k}__" if k in _HIDDEN_KEYS else str(k)): str(v) for k, v in attrs.items()}
+
+
+def _shown_attrs(attrs):
+    out = dict(attrs)
+    for k in _HIDDEN_KEYS:
+        if f"__{k}__" in attrs:
+            out[k] = attrs[f"__{k}__"]
+    return out
+
+
+def _not_for_symbol(function):
+    try:
+        from .base import NotImplementedForSymbol
+    except ImportError:  # older base.py: a plain MXNetError
+        return MXNetError(f"Function {function} is not implemented for Symbol and only available in NDArray.")
+    return NotImplementedForSymbol(function, None)
+
+
 def _scalar_value(x):
     return x.item() if isinstance(x, np.generic) else x
 
@@ -422,11 +523,15 @@ class Symbol:
         if isinstance(index, str):
             names = self.list_outputs()
             hits = [i for i, n in enumerate(names) if n == index]
-            if len(hits) != 1:
-                raise ValueError(f"There are {len(hits)} outputs named {index!r}; the outputs are {names}.")
+            if not hits:
+                raise ValueError(f'Cannot find output that matches name "{index}"')
+            if len(hits) > 1:
+                raise ValueError(f'There are multiple outputs with name "{index}"')
             index = hits[0]
         if isinstance(index, slice):
             return Symbol(self._outputs[index])
+        if not isinstance(index, (int, np.integer)):
+            raise TypeError(f"Symbol only support integer index to fetch i-th output, got {type(index).__name__}.")
         if not -len(self._outputs) <= index < len(self._outputs):
             raise IndexError(f"Symbol output index {index} out of range: it has {len(self._outputs)} outputs.")
         return Symbol([self._outputs[index]])
@@ -454,34 +559,39 @@ class Symbol:
         return Symbol(outs)
 
     def get_children(self):
-        """The inputs of the head node as one group, or None for a variable."""
-        node, _ = self._single("get_children")
-        if not node.inputs:
+        """The inputs of the head node(s) as one group (a group's heads in order), or None when there are none."""
+        heads = list({id(node): node for node, _ in self._outputs}.values())  # each head node once
+        children = [(src, idx) for node in heads for src, idx, _ in node.inputs]
+        if not children:
             return None
-        return Symbol([(src, idx) for src, idx, _ in node.inputs])
+        return Symbol(children)
 
     # ----- attributes --------------------------------------------------------------------------
     def attr(self, key):
+        """The head node's attribute ``key`` (``'lr_mult'`` reads ``__lr_mult__``), or None."""
         node, _ = self._single("attr")
+        if key in _HIDDEN_KEYS:
+            key = f"__{key}__"
         return node.attrs.get(key)
 
     def list_attr(self, recursive=False):
+        """The head node's attributes; ``__lr_mult__``-style ones also under their plain name, as MXNet."""
         if recursive:
             raise DeprecationWarning("Symbol.list_attr with recursive=True has been deprecated. "
                                      "Please use attr_dict instead.")
         node, _ = self._single("list_attr")
-        return dict(node.attrs)
+        return _shown_attrs(node.attrs)
 
     def attr_dict(self):
         """``{node name: {attr: string}}`` for every node that has attributes (``__init__``, ``num_hidden``, ...)."""
-        return {n.name: dict(n.attrs) for n in self._topo() if n.attrs}
+        return {n.name: _shown_attrs(n.attrs) for n in self._topo() if n.attrs}
 
     def _set_attr(self, **kwargs):
         node, _ = self._single("_set_attr")
         for k, v in kwargs.items():
             if not isinstance(v, str):
                 raise ValueError("Set Attr only accepts string values")
-            node.attrs[k] = v
+            node.attrs[f"__{k}__" if k in _HIDDEN_KEYS else k] = v
         node._parsed = None
         self._plan_cache = None
 
@@ -586,19 +696,88 @@ class Symbol:
         return opdef.infer(node.params(), ins)
 
     def infer_type(self, *args, **kwargs):
-        """``(arg_types, out_types, aux_types)``: float32 unless a type is given or set with ``dtype=``."""
-        arg_names = self.list_arguments()
-        given = dict(zip(arg_names, args)) if args else dict(kwargs)
-        nodes = {n.name: n for n in self._topo() if n.op is None}
+        """``(arg_types, out_types, aux_types)`` from some input types (positional in argument order, or by name).
 
-        def dtype_of(name):
-            if given.get(name) is not None:
-                return np.dtype(given[name]).type
-            flag = nodes[name].attrs.get("__dtype__")
-            return _FLAG_TO_DTYPE[int(flag)].type if flag is not None else np.float32
-        out_type = np.dtype(given[arg_names[0]]).type if arg_names and given.get(arg_names[0]) else np.float32
-        return ([dtype_of(n) for n in arg_names], [out_type] * len(self._outputs),
-                [dtype_of(n) for n in self.list_auxiliary_states()])
+        Types flow forward through the graph (``Cast`` and creation ops set their own);
+        a parameter without a given type takes the type of its layer's other inputs.
+        Returns ``(None, None, None)`` with a warning when some type stays unknown.
+        """
+        arg, out, aux = self._infer_type(args, kwargs)
+        if any(t is None for t in arg + out + aux):
+            unknown = [n for n, t in zip(self.list_arguments(), arg) if t is None]
+            warnings.warn("Cannot decide type for the following arguments. Consider providing them as input:\n\t"
+                          + "\n\t".join(f"{n}: None" for n in unknown[:10]), stacklevel=2)
+            return None, None, None
+        return arg, out, aux
+
+    def infer_type_partial(self, *args, **kwargs):
+        """Like infer_type, with None for the types that cannot be decided."""
+        return self._infer_type(args, kwargs)
+
+    def _infer_type(self, args, kwargs):
+        topo = self._topo()
+        arg_names = self.list_arguments()
+        if args and kwargs:
+            raise ValueError("infer_type takes positional types or keyword types, not both.")
+        given = {n: t for n, t in zip(arg_names, args)} if args else dict(kwargs)
+        types = {}
+        for n in topo:
+            if n.op is not None:
+                continue
+            t = given.get(n.name)
+            if t is None and "__dtype__" in n.attrs:
+                t = _FLAG_TO_DTYPE[int(n.attrs["__dtype__"])]
+            if t is None and n.value is not None:
+                t = n.value.dtype
+            if t is not None:
+                types[(id(n), 0)] = np.dtype(t).type
+        for _ in range(3):  # a later layer can fix a shared variable's type; a few passes settle it
+            changed = False
+            for n in topo:
+                if n.op is None:
+                    continue
+                ins = [types.get((id(src), idx)) for src, idx, _ in n.inputs]
+                known = next((t for t in ins if t is not None), None)
+                if known is not None:  # untyped parameters follow the layer's data
+                    for (src, idx, _), t in zip(n.inputs, ins):
+                        if t is None and src.op is None and src.name not in given:
+                            types[(id(src), idx)] = known
+                            changed = True
+                    ins = [types.get((id(src), idx)) for src, idx, _ in n.inputs]
+                outs = self._infer_node_type(n, ins, known)
+                for i, t in enumerate(outs):
+                    if t is not None and types.get((id(n), i)) != t:
+                        types[(id(n), i)] = t
+                        changed = True
+            if not changed:
+                break
+        aux = self._aux_ids()
+        arg = [types.get((id(n), 0)) for n in topo if n.op is None and id(n) not in aux]
+        auxs = [types.get((id(n), 0)) for n in topo if n.op is None and id(n) in aux]
+        out = [types.get((id(n), i)) for n, i in self._outputs]
+        return arg, out, auxs
+
+    @staticmethod
+    def _infer_node_type(node, ins, known):
+        n = node.num_visible()
+        if node.prim is not None:
+            return [known] * n
+        opdef = node.opdef()
+        p = node.params()
+        if node.op in ("Cast", "cast", "amp_cast") or (opdef is not None and opdef.name in ("Cast", "cast")):
+            return [np.dtype(p.get("dtype") or node.attrs.get("dtype")).type] * n
+        if opdef is not None and hasattr(opdef, "infer_type"):
+            if known is None and ins:
+                return [None] * n
+            try:
+                return [np.dtype(t).type if t is not None else None for t in opdef.infer_type(p, ins)]
+            except (MXNetError, TypeError, ValueError):
+                return [known] * n
+        if not node.inputs and "dtype" in node.attrs:
+            return [np.dtype(p.get("dtype") or node.attrs["dtype"]).type] * n
+        if not node.inputs:
+            return [np.float32] * n
+        return [known] * n
 
     # ----- files -------------------------------------------------------------------------------
     def tojson(self, remove_amp_cast=True):
@@ -615,8 +794,8 @@ class Symbol:
         return graph_to_json(nodes, arg_nodes, row_ptr, heads)
 
     def save(self, fname, remove_amp_cast=True):
-        with open(fname, "w") as f:
-            f.write(self.tojson())
+        from .files import write_text  # whole or absent, never truncated (trainkit.files)
+        write_text(fname, self.tojson())
 
     def __getstate__(self):
         return {"json": self.tojson()}
@@ -631,12 +810,7 @@ class Symbol:
         return Symbol(self._outputs)
 
     def __deepcopy__(self, memo):
-        clones = {}
-        for n in self._topo():
-            c = _Node(n.op, n.name, dict(n.attrs), [(clones[id(s)], i, v) for s, i, v in n.inputs])
-            c.prim, c.pyattrs, c.value, c.shape_hint, c.version = n.prim, n.pyattrs, n.value, n.shape_hint, n.version
-            clones[id(n)] = c
-        return Symbol([(clones[id(n)], i) for n, i in self._outputs])
+        return self._clone()
 
     copy = __copy__
 
@@ -658,14 +832,39 @@ class Symbol:
         with autograd._Saved(training=False):
             return plan.run(feed)
 
+    def bind(self, ctx, args, args_grad=None, grad_req="write", aux_states=None, group2ctx=None, shared_exec=None):
+        """An ``Executor`` over the given arrays (lists in ``list_arguments`` order, or dicts by name).
+
+        The arrays are used in place: the executor reads ``args``/``aux_states`` on every
+        forward and writes gradients into ``args_grad`` per ``grad_req``
+        ('write', 'add' or 'null'; one string, a list or a dict).
+        """
+        from .executor import bind
+        return bind(self, _ctx_of(ctx), args, args_grad, grad_req, aux_states, group2ctx, shared_exec)
+
+    def simple_bind(self, ctx, grad_req="write", type_dict=None, stype_dict=None, group2ctx=None,
+                    shared_arg_names=None, shared_exec=None, shared_buffer=None, **kwargs):
+        """An ``Executor`` with every array allocated (zeros) from input shapes: ``simple_bind(ctx, data=(2, 3))``."""
+        from .executor import simple_bind
+        return simple_bind(self, _ctx_of(ctx), grad_req, type_dict, stype_dict, group2ctx, shared_arg_names,
+                           shared_exec, shared_buffer, **kwargs)
+
+    def _bind(self, *args, **kwargs):
+        return self.bind(*args, **kwargs)
+
+    def debug_str(self):
+        """A text description of the graph in MXNet's layout."""
+        from .symbol_passes import _debug_str
+        return _debug_str(self)
+
     # ----- operators -------------------------------------------------------------------------------
     def _binary(self, other, op, hint, scalar_op, scalar_hint, reflected=False):
         if isinstance(other, Symbol):
             lhs, rhs = (other, self) if reflected else (self, other)
             return _create(op, {"lhs": lhs, "rhs": rhs}, {}, hint=hint)
-        if isinstance(other, numbers.Number):
+        if isinstance(other, (numbers.Number, np.generic)):
             return _create(scalar_op, {"data": self}, {"scalar": _scalar_value(other)}, hint=scalar_hint)
-        raise TypeError(f"type {type(other).__name__} not supported: Symbol arithmetic takes Symbols and numbers.")
+        raise TypeError(f"type {type(other)} not supported")
 
     def __add__(self, other):
         return self._binary(other, "elemwise_add", "_plus", "_plus_scalar", "_plusscalar")
@@ -693,10 +892,113 @@ class Symbol:
         return self._binary(other, "_power", "_power", "_power_scalar", "_powerscalar")
 
     def __rpow__(self, other):
-        return self._binary(other, "_power", "_power", "_rpower_scalar", "_rpowerscalar", reflected=True)
+        return self._binary(other, "_power", "_power", "_rpower_scalar", "_rpower_scalar", reflected=True)
 
     def __neg__(self):
         return self.__mul__(-1.0)
+
+    def __abs__(self):
+        return _create("abs", {"data": self}, {})
+
+    def __mod__(self, other):
+        return self._binary(other, "_mod", "_mod", "_mod_scalar", "_modscalar")
+
+    def __rmod__(self, other):
+        return self._binary(other, "_mod", "_mod", "_rmod_scalar", "_rmodscalar", reflected=True)
+
+    def _compare(self, other, op):
+        return self._binary(other, op, op, op + "_scalar", op + "_scalar")
+
+    def __eq__(self, other):
+        return self._compare(other, "_equal")
+
+    def __ne__(self, other):
+        return self._compare(other, "_not_equal")
+
+    def __gt__(self, other):
+        return self._compare(other, "_greater")
+
+    def __ge__(self, other):
+        return self._compare(other, "_greater_equal")
+
+    def __lt__(self, other):
+        return self._compare(other, "_lesser")
+
+    def __le__(self, other):
+        return self._compare(other, "_lesser_equal")
+
+    __hash__ = object.__hash__  # comparisons build symbols, yet symbols stay usable as dict keys
+
+    def __bool__(self):
+        raise _not_for_symbol("__bool__")
+
+    __nonzero__ = __bool__
+
+    def __round__(self, n=0):
+        raise _not_for_symbol("round")
+
+    # ----- composition ---------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        """A copy of this graph with some variables replaced by symbols: ``net(data=other)`` or ``net(other)``.
+
+        Keywords name the variables to replace; positional symbols replace the
+        arguments in ``list_arguments`` order. ``name=`` renames the head node.
+        """
+        name = kwargs.pop("name", None)
+        attr = kwargs.pop("attr", None)
+        if args and kwargs:
+            raise TypeError("compose only accept input Symbols either as positional or keyword arguments, not both")
+        for v in list(args) + list(kwargs.values()):
+            if not isinstance(v, Symbol):
+                raise TypeError("Compose expect `Symbol` as arguments")
+        if args:
+            arg_names = self.list_arguments()
+            if len(args) > len(arg_names):
+                raise TypeError(f"compose got {len(args)} positional symbols but the symbol has only "
+                                f"{len(arg_names)} arguments {arg_names}.")
+            kwargs = dict(zip(arg_names, args))
+        inputs = set(self.list_inputs())
+        unknown = [k for k in kwargs if k not in inputs]
+        if unknown:
+            raise MXNetError(f"compose: {unknown} are not variables of this symbol; its inputs are "
+                             f"{sorted(inputs)}.")
+        subs = {k: v._single(f"the symbol given for '{k}'") for k, v in kwargs.items()}
+        out = self._clone(subs)
+        if name is not None or attr:
+            head, _ = out._single("compose with name=")
+            if name is not None:
+                head.name = name
+            if attr:
+                head.attrs.update(_wrap_hidden(attr))
+        return out
+
+    def _compose(self, *args, **kwargs):
+        """MXNet's in-place compose: this symbol becomes the composed graph."""
+        out = self(*args, **kwargs)
+        self._outputs = out._outputs
+        self._topo_cache = None
+        self._plan_cache = None
+
+    def _clone(self, subs=None):
+        """A deep copy of the graph; variables named in ``subs`` become the given ``(node, index)`` entries."""
+        subs = subs or {}
+        clones = {}
+        for n in self._topo():
+            if n.op is None and n.name in subs:
+                clones[id(n)] = subs[n.name]
+                continue
+            ins = []
+            for src, i, v in n.inputs:
+                c = clones[id(src)]
+                ins.append((c[0], c[1], v) if isinstance(c, tuple) else (c, i, v))
+            c = _Node(n.op, n.name, dict(n.attrs), ins)
+            c.prim, c.pyattrs, c.value, c.shape_hint, c.version = n.prim, n.pyattrs, n.value, n.shape_hint, n.version
+            clones[id(n)] = c
+        outs = []
+        for n, i in self._outputs:
+            c = clones[id(n)]
+            outs.append(c if isinstance(c, tuple) else (c, i))
+        return Symbol(outs)
 
     # fluent methods, as MXNet's Symbol has them
     def reshape(self, shape, **kwargs):
@@ -727,8 +1029,38 @@ class Symbol:
         return expand_dims(self, axis=axis, **kwargs)
 
 
-for _name in ("exp", "log", "relu", "sigmoid", "tanh", "sqrt", "square", "abs"):
-    setattr(Symbol, _name, (lambda fn: lambda self, **kw: globals()[fn](self, **kw))(_name))
+# MXNet's fluent methods: ``sym.norm(...)`` is ``mx.sym.norm(sym, ...)``. Looked up when called, so operators
+# the table adds later (or another engineer registers) become methods without a list kept here.
+_FLUENT = ("reshape_like", "astype", "zeros_like", "ones_like", "broadcast_axes", "repeat", "pad", "swapaxes",
+           "split", "slice", "slice_axis", "slice_like", "take", "one_hot", "pick", "sort", "topk", "argsort",
+           "argmax", "argmax_channel", "argmin", "clip", "abs", "sign", "shape_array", "size_array",
+           "broadcast_to", "broadcast_like", "tile", "flip", "depth_to_space", "space_to_depth", "nansum", "prod",
+           "nanprod", "max", "min", "norm", "round", "rint", "fix", "floor", "ceil", "trunc", "sin", "cos", "tan",
+           "arcsin", "arccos", "arctan", "degrees", "radians", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
+           "arctanh", "exp", "expm1", "log", "log10", "log2", "log1p", "sqrt", "rsqrt", "cbrt", "rcbrt", "square",
+           "reciprocal", "relu", "sigmoid", "softmin", "squeeze")
+_FLUENT_TARGET = {"astype": "cast"}
+
+
+def _fluent(name):
+    target = _FLUENT_TARGET.get(name, name)
+
+    def method(self, *args, **kwargs):
+        fn = globals().get(target)
+        if fn is None:
+            import sys
+            fn = getattr(sys.modules[__name__], target, None)
+        if fn is None:
+            raise AttributeError(f"'Symbol' object has no attribute '{name}' (trainkit has no mx.sym.{target}).")
+        return fn(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"Fluent form of ``mx.sym.{target}(self, ...)``."
+    return method
+
+
+for _name in _FLUENT:
+    if not hasattr(Symbol, _name):
+        setattr(Symbol, _name, _fluent(_name))
 
 
 def _shape_message(node, ins, detail):
@@ -748,6 +1080,17 @@ def _shape_message(node, ins, detail):
             "Fix the shape passed for the data, or leave parameter shapes out so they are inferred from the data.")
 
 
+def _ctx_of(ctx):
+    from .context import Context, current_context
+    if ctx is None:
+        return current_context()
+    if isinstance(ctx, (list, tuple)):
+        ctx = ctx[0] if ctx else current_context()
+    if not isinstance(ctx, Context):
+        raise TypeError(f"ctx must be an mx.Context such as mx.cpu(), got {type(ctx).__name__}.")
+    return ctx
+
+
 # ----- running a graph ------------------------------------------------------------------------------
 class _Plan:
     """A symbol compiled for repeated runs: a flat list of values and the steps that fill it.
@@ -763,6 +1106,7 @@ class _Plan:
         self.var_names = [n.name for n in self.var_nodes]
         slot = {(id(n), 0): i for i, n in enumerate(self.var_nodes)}
         self.steps = []
+        self.step_nodes = []  # the node behind each step (the Executor's monitor names its values)
         nslots = len(self.var_nodes)
         for n in topo:
             if n.op is None:
@@ -775,6 +1119,7 @@ class _Plan:
             for i in range(nvis):
                 slot[(id(n), i)] = nslots + i
             self.steps.append((_compute_fn(n), ins, nslots, nvis))
+            self.step_nodes.append(n)
             nslots += nvis
         self.nslots = nslots
         self.heads = []
@@ -945,3 +1290,12 @@ def from_recorded(head):
     if isinstance(head._node, autograd.OpNode):
         return Symbol([(convert(head._node), head._oidx)])
     return Symbol([(leaf(head), 0)])
+
+
+# ----- every other operator of the one table (trainkit/ops/table.py), and mx.sym.linalg/random/contrib ----
+def _export_table():
+    from .symbol_ops import export_symbols
+    export_symbols(globals())
+
+
+_export_table()
