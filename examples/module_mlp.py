@@ -15,7 +15,8 @@ import numpy as np
 import trainkit as mx
 
 logging.basicConfig(level=logging.INFO, format="%(message)s")
-mx.random.seed(0)
+mx.random.seed(0)   # the initial weights
+np.random.seed(0)   # NDArrayIter shuffles with numpy's global generator, as MXNet does
 rng = np.random.RandomState(0)
 centres = np.array([[0.0, 2.0], [2.0, -1.0], [-2.0, -1.0]])
 y = rng.randint(0, 3, size=600)

@@ -151,7 +151,7 @@ def test_layout_with_batch_axis_one():
 
 # ----- shuffling ---------------------------------------------------------------------------------
 def shuffled_labels(seed, epochs=2):
-    mx.random.seed(seed)
+    np.random.seed(seed)                             # MXNet shuffles with numpy's global generator
     it = mx.io.NDArrayIter(np.arange(20).reshape(10, 2), np.arange(10), batch_size=5, shuffle=True)
     out = []
     for _ in range(epochs):
@@ -173,6 +173,31 @@ def test_shuffle_is_reproducible_after_seed_and_keeps_pairs():
         lab = dict(it.label)["softmax_label"].asnumpy()
         np.testing.assert_array_equal(v.asnumpy()[:, 0], 2 * lab)
     np.testing.assert_array_equal(np.sort(it.idx), np.arange(10))
+
+
+def test_shuffle_reproduces_mxnets_batches_for_a_numpy_seed():
+    # real MXNet 1.9.1: np.random.seed(3); NDArrayIter(arange(10), batch_size=3, shuffle=True), 3 epochs
+    expected = {"pad": [[5, 4, 1], [2, 9, 6], [7, 0, 3], [8, 5, 4]], "roll_over": [[8, 1, 2], [4, 9, 3], [8, 6, 0]]}
+    for mode, want in expected.items():
+        np.random.seed(3)
+        it = mx.io.NDArrayIter(np.arange(10, dtype=np.float32).reshape(10, 1), batch_size=3, shuffle=True,
+                               last_batch_handle=mode)
+        epochs = []
+        for _ in range(3):
+            epochs.append([b.data[0].asnumpy().ravel().astype(int).tolist() for b in it])
+            it.reset()
+        assert epochs[0 if mode == "pad" else 1] == want
+        assert np.random.randint(1000) == 545           # numpy's stream moved on exactly as in MXNet
+
+
+def test_shuffle_source_draws_fresh_orders_of_the_original_samples():
+    it = mx.io.NDArrayIter(np.arange(6, dtype=np.float32), batch_size=6, shuffle=True)
+    orders = iter([np.array([5, 4, 3, 2, 1, 0]), np.array([1, 0, 2, 3, 4, 5])])
+    with mx.io.shuffle_source(lambda n: next(orders)):
+        it.reset()
+        assert next(iter(it)).data[0].asnumpy().tolist() == [5, 4, 3, 2, 1, 0]
+        it.reset()                                       # not composed with the previous order
+        assert next(iter(it)).data[0].asnumpy().tolist() == [1, 0, 2, 3, 4, 5]
 
 
 def test_shuffle_does_not_touch_the_caller_arrays():
@@ -227,3 +252,77 @@ def test_custom_dataiter_subclass():
     batches = list(Counter())
     assert [b.data[0].asnumpy().tolist() for b in batches] == [[1.0], [2.0]]
     assert batches[0].label is None and batches[0].index is None
+
+
+# ----- CSVIter, MNISTIter, ResizeIter, PrefetchingIter (batches as MXNet 1.9.1 serves them) -------------
+def _csv(tmp_path):
+    (tmp_path / "d.csv").write_text("1,2,3\n4,5,6\n7,8,9\n10,11,12\n13,14,15\n")
+    (tmp_path / "l.csv").write_text("0\n1\n2\n3\n4\n")
+    return str(tmp_path / "d.csv"), str(tmp_path / "l.csv")
+
+
+def test_csviter_round_batch_wraps_and_the_next_epoch_continues(tmp_path):
+    data, label = _csv(tmp_path)
+    it = mx.io.CSVIter(data_csv=data, data_shape=(3,), label_csv=label, batch_size=2)
+    assert repr(it.provide_data) == "[DataDesc[data,(2, 3),<class 'numpy.float32'>,NCHW]]"
+    assert it.provide_label[0].shape == (2,)
+    epochs = []
+    for _ in range(3):
+        epochs.append([(b.data[0].asnumpy()[:, 0].tolist(), b.label[0].asnumpy().tolist(), b.pad) for b in it])
+        it.reset()
+    assert epochs[0] == [([1, 4], [0, 1], 0), ([7, 10], [2, 3], 0), ([13, 1], [4, 0], 1)]
+    assert epochs[1] == [([4, 7], [1, 2], 0), ([10, 13], [3, 4], 0)]
+    assert epochs[2] == epochs[0]
+
+
+def test_csviter_without_round_batch_repeats_the_previous_tail(tmp_path):
+    data, label = _csv(tmp_path)
+    it = mx.io.CSVIter(data_csv=data, data_shape=(3,), label_csv=label, batch_size=2, round_batch=False)
+    last = list(it)[-1]
+    assert last.data[0].asnumpy()[:, 0].tolist() == [13, 10] and last.pad == 1 and list(last.index) == [4, 3]
+    no_label = mx.io.CSVIter(data_csv=data, data_shape=(3,), batch_size=2, dtype="int32")
+    batch = next(iter(no_label))
+    assert batch.label[0].asnumpy().tolist() == [0, 0] and batch.data[0].dtype == np.int32
+    with pytest.raises(ValueError, match=r"has 3 values but data_shape \(2, 2\) needs 4"):
+        mx.io.CSVIter(data_csv=data, data_shape=(2, 2), batch_size=2)
+
+
+def _idx_files(tmp_path, n=5, gz=False):
+    import gzip
+    import struct
+    img = (np.arange(n * 28 * 28) % 256).astype(np.uint8).reshape(n, 28, 28)
+    opener = gzip.open if gz else open
+    with opener(tmp_path / "img", "wb") as f:
+        f.write(struct.pack(">IIII", 2051, n, 28, 28) + img.tobytes())
+    with opener(tmp_path / "lab", "wb") as f:
+        f.write(struct.pack(">II", 2049, n) + np.arange(n, dtype=np.uint8).tobytes())
+    return str(tmp_path / "img"), str(tmp_path / "lab"), img
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_mnistiter_reads_idx_files(tmp_path, gz, capsys):
+    image, label, img = _idx_files(tmp_path, gz=gz)
+    it = mx.io.MNISTIter(image=image, label=label, batch_size=2, shuffle=False)
+    assert "MNISTIter: load 5 images, shuffle=0, shape=[2,1,28,28]" in capsys.readouterr().err
+    batches = list(it)
+    assert len(batches) == 2                                   # the incomplete last batch is dropped
+    assert batches[0].data[0].shape == (2, 1, 28, 28)
+    np.testing.assert_array_equal(batches[1].data[0].asnumpy()[1, 0], img[3] / np.float32(256))
+    assert batches[1].label[0].asnumpy().tolist() == [2, 3]
+    flat = mx.io.MNISTIter(image=image, label=label, batch_size=2, flat=True, shuffle=True, seed=1, silent=True)
+    first = [b.label[0].asnumpy().tolist() for b in flat]
+    flat.reset()
+    assert [b.label[0].asnumpy().tolist() for b in flat] == first and flat.provide_data[0].shape == (2, 784)
+
+
+def test_resize_and_prefetching_iters():
+    inner = mx.io.NDArrayIter(mx.nd.arange(10).reshape(5, 2), batch_size=2)
+    r = mx.io.ResizeIter(inner, 4)
+    got = [(b.data[0].asnumpy()[:, 0].tolist(), b.pad) for b in r]
+    assert got == [([0, 2], 0), ([4, 6], 0), ([8, 0], 1), ([0, 2], 0)]
+    p = mx.io.PrefetchingIter([mx.io.NDArrayIter(mx.nd.ones((4, 2)), batch_size=2),
+                               mx.io.NDArrayIter(mx.nd.zeros((4, 3)), batch_size=2)],
+                              rename_data=[{"data": "a"}, {"data": "b"}])
+    assert [d.name for d in p.provide_data] == ["a", "b"]
+    batches = list(p)
+    assert len(batches) == 2 and [d.shape for d in batches[0].data] == [(2, 2), (2, 3)]

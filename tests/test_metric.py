@@ -194,11 +194,88 @@ def test_errors():
         metric.create("top_k_acc")
     with pytest.raises(ValueError, match="only supports binary"):
         metric.F1().update([nd([0, 1, 2])], [nd([[1., 0]] * 3)])
-    with pytest.raises(ValueError, match=r"Shape of labels \(3, 1\) does not match shape of predictions \(3, 2\)"):
-        metric.MSE().update([nd([1., 2., 3.])], [nd([[1., 2.]] * 3)])
+    with pytest.raises(ValueError, match=r"Shape of labels \(3, 1\) does not broadcast with shape of predictions "
+                                         r"\(2, 2\)"):
+        metric.MSE().update([nd([1., 2., 3.])], [nd([[1., 2.]] * 2)])
     with pytest.raises(ValueError, match="one label per row"):
         metric.CrossEntropy().update([nd([0, 1])], [nd([[0.5, 0.5]])])
     with pytest.raises(TypeError, match="metric name"):
         metric.create(3)
     with pytest.raises(ValueError, match="already configured"):
         metric.create(metric.Accuracy(), axis=0)
+
+
+# ----- MCC, PCC, Perplexity, NLL, Pearson, Torch/Caffe; global values; broadcasting -----------------
+def test_mcc_by_hand_and_micro():
+    labels = [nd([0., 0., 1., 1., 1.])]
+    preds = [nd([[.7, .3], [.3, .7], [.3, .7], [.3, .7], [.7, .3]])]   # TP=2 FP=1 FN=1 TN=1
+    m = metric.create("mcc")
+    m.update(labels, preds)
+    assert m.get() == ("mcc", (2 * 1 - 1 * 1) / math.sqrt(3 * 3 * 2 * 2))
+    micro = metric.MCC(average="micro")
+    micro.update(labels, preds)
+    micro.update(labels, preds)                                         # pooled: TP=4 FP=2 FN=2 TN=2
+    assert micro.get()[1] == pytest.approx((4 * 2 - 2 * 2) / math.sqrt(6 * 6 * 4 * 4))
+
+
+def test_f1_global_is_the_mean_of_batch_scores_after_reset_local():
+    a = ([nd([0., 1., 1.])], [nd([[.3, .7], [0., 1.], [.4, .6]])])     # F1 0.8
+    b = ([nd([1., 1., 0.])], [nd([[.3, .7], [.8, .2], [.4, .6]])])     # F1 0.5
+    f1 = metric.F1()
+    f1.update(*a)
+    f1.reset_local()
+    f1.update(*b)
+    assert f1.get()[1] == pytest.approx(0.5) and f1.get_global()[1] == pytest.approx(0.65)
+
+
+def test_pcc_matches_mcc_for_two_classes():
+    labels = [nd([0., 0., 1., 1., 1.])]
+    preds = [nd([[.7, .3], [.3, .7], [.3, .7], [.3, .7], [.7, .3]])]
+    pcc, mcc = metric.create("pcc"), metric.create("mcc")
+    pcc.update(labels, preds)
+    mcc.update(labels, preds)
+    assert pcc.get()[1] == pytest.approx(mcc.get()[1])
+    pcc.update([nd([0., 2.])], [nd([[1., 0, 0], [0, 0, 1.]])])          # a third class grows the matrix
+    assert pcc.k == 3
+
+
+def test_perplexity_with_ignore_label_and_axis():
+    pred = np.array([[0.3, 0.7], [0., 1.], [0.4, 0.6]], np.float32)
+    m = metric.Perplexity(ignore_label=None)
+    m.update([nd([0, 1, 1])], [nd(pred)])
+    assert m.get() == ("perplexity", pytest.approx(math.exp(-(math.log(0.3) + math.log(1.0) + math.log(0.6)) / 3)))
+    m = metric.Perplexity(ignore_label=1)
+    m.update([nd([0, 1, 1])], [nd(pred)])
+    assert m.get()[1] == pytest.approx(1 / 0.3)
+    with pytest.raises(ValueError, match=r"shape mismatch: \(2,\) vs. \(3, 2\)"):
+        m.update([nd([0, 1])], [nd(pred)])
+
+
+def test_nll_loss_and_pearsonr():
+    m = metric.create("nll_loss")
+    m.update([nd([2, 1])], [nd([[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]])])
+    assert m.get() == ("nll-loss", pytest.approx(-(math.log(0.5) + math.log(0.1)) / 2))
+    pred, label = np.array([[0.3, 0.7], [0, 1.], [0.4, 0.6]]), np.array([[1, 0], [0, 1], [0, 1.]])
+    p = metric.create("pearsonr")
+    p.update([nd(label)], [nd(pred)])
+    assert p.get() == ("pearsonr", pytest.approx(np.corrcoef(pred.ravel(), label.ravel())[0, 1]))
+    micro = metric.PearsonCorrelation(average="micro")
+    micro.update([nd(label[:2])], [nd(pred[:2])])
+    micro.update([nd(label[2:])], [nd(pred[2:])])
+    assert micro.get()[1] == pytest.approx(np.corrcoef(pred.ravel(), label.ravel())[0, 1])
+
+
+def test_torch_and_caffe_are_loss_metrics():
+    for name in ("torch", "caffe"):
+        m = metric.create(name)
+        m.update(None, [nd([1., 2., 3.])])
+        assert m.get() == (name, 2.0)
+
+
+def test_regression_label_n_broadcasts_against_pred_n_by_1():
+    m = metric.MSE()
+    m.update([nd([1., 2., 3.])], [nd([[1.], [2.], [5.]])])
+    assert m.get() == ("mse", pytest.approx(4 / 3))
+    m = metric.MAE()
+    m.update([nd([[1., 2.]])], [nd([[1.], [3.]])])                      # (1, 2) against (2, 1): MXNet broadcasts
+    assert m.get()[1] == pytest.approx(np.abs(np.array([[1., 2.]]) - np.array([[1.], [3.]])).mean())

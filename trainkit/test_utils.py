@@ -27,11 +27,27 @@ from . import autograd
 from .context import Context, current_context
 from .ndarray.ndarray import NDArray, array
 
-__all__ = ["default_context", "set_default_context", "default_dtype", "default_rtols", "default_atols",
-           "get_tolerance", "get_tols", "get_rtol", "get_atol", "almost_equal", "assert_almost_equal", "same",
-           "assert_exception", "random_arrays", "rand_ndarray", "rand_shape_2d", "rand_shape_3d",
-           "rand_shape_nd", "numeric_grad", "check_numeric_gradient", "check_symbolic_forward",
-           "check_symbolic_backward", "environment"]
+# No __all__, as in MXNet: ``from mxnet.test_utils import *`` also hands tests ``np``, ``mx``,
+# ``os``, ``sys``, ... and every helper below.
+import gzip  # noqa: E402,F401
+import importlib  # noqa: E402
+import json  # noqa: E402,F401
+import logging  # noqa: E402,F401
+import struct  # noqa: E402,F401
+import sys  # noqa: E402,F401
+import time  # noqa: E402,F401
+import traceback  # noqa: E402,F401
+from collections import OrderedDict  # noqa: E402,F401
+from contextlib import contextmanager  # noqa: E402,F401
+
+import numpy.random as rnd  # noqa: E402,F401
+import numpy.testing as npt  # noqa: E402,F401
+
+from .testing_data import *  # noqa: E402,F401,F403
+from .testing_helpers import *  # noqa: E402,F401,F403
+from .testing_stats import *  # noqa: E402,F401,F403
+
+mx = importlib.import_module(__package__)
 
 
 # ----- contexts and dtypes --------------------------------------------------------------------------
@@ -237,6 +253,9 @@ def numeric_grad(executor, location, aux_states=None, eps=1e-4, use_forward_trai
     ``executor`` is a callable taking ``{name: NDArray}`` and returning a scalar float
     (trainkit has no Executor objects; ``check_numeric_gradient`` builds it).
     """
+    from .executor import Executor
+    if isinstance(executor, Executor):
+        return _executor_numeric_grad(executor, location, aux_states, eps, use_forward_train, dtype)
     grads = {}
     values = {k: _as_numpy(v).astype(np.float64) for k, v in location.items()}
     for name, value in values.items():
@@ -251,6 +270,32 @@ def numeric_grad(executor, location, aux_states=None, eps=1e-4, use_forward_trai
             flat[i] = old
             gflat[i] = (f_plus - f_minus) / eps
         grads[name] = grad
+    return grads
+
+
+def _executor_numeric_grad(executor, location, aux_states, eps, use_forward_train, dtype):
+    """MXNet's form: central differences of ``sum(executor.outputs[0])``, perturbing ``executor.arg_dict``."""
+    values = {k: np.array(_as_numpy(v), dtype=np.float64) for k, v in location.items()}
+    grads = {k: np.zeros(v.shape, dtype=dtype) for k, v in values.items()}
+    for k, v in values.items():
+        executor.arg_dict[k][:] = v.astype(dtype)
+    for k, v in values.items():
+        if v.dtype.kind != "f":
+            continue
+        old = v.copy()
+        flat = v.reshape(-1)
+        for i in range(flat.size):
+            results = []
+            for delta in (eps / 2.0, -eps / 2.0):
+                flat[i] = old.reshape(-1)[i] + delta
+                executor.arg_dict[k][:] = v.astype(dtype)
+                for key, val in (aux_states or {}).items():
+                    executor.aux_dict[key][:] = _as_numpy(val)
+                executor.forward(is_train=use_forward_train)
+                results.append(executor.outputs[0].asnumpy().astype(np.float64))
+            grads[k].reshape(-1)[i] = (results[0] - results[1]).sum() / eps
+            flat[i] = old.reshape(-1)[i]
+        executor.arg_dict[k][:] = old.astype(dtype)
     return grads
 
 
@@ -269,7 +314,12 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rto
     if grad_nodes is None:
         grad_nodes = list(location)
     elif isinstance(grad_nodes, dict):
+        # 'add' accumulates onto the buffer and 'null' leaves it alone: only the gradient itself is checked
         grad_nodes = [k for k, req in grad_nodes.items() if req != "null"]
+        if not grad_nodes:
+            with autograd.pause():
+                _run(sym, {**location, **aux}, use_forward_train)
+            return
     else:
         grad_nodes = list(grad_nodes)
     unknown = [n for n in grad_nodes if n not in location]
@@ -278,29 +328,43 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rto
     if atol is None:
         atol = get_atol(None, dtype)
 
+    ctx = ctx if ctx is not None else default_context()
     with autograd.pause():
         out0 = _run(sym, {**location, **aux}, use_forward_train)[0]
-    proj = array(np.random.rand(*out0.shape) + 0.1, dtype=np.float64)
+    proj = np.random.rand(*out0.shape) + 0.1
 
-    variables = {}
+    # symbolic: one bound forward and a backward whose head gradient is proj (d sum(out0 * proj) / d out0)
+    grads = {n: array(np.zeros(location[n].shape), ctx, np.float64) for n in grad_nodes}
+    exe = sym.bind(ctx, args={k: v.copy() for k, v in location.items()}, args_grad=grads,
+                   grad_req={n: "write" for n in grad_nodes}, aux_states={k: v.copy() for k, v in aux.items()} or None)
+    outs = exe.forward(is_train=use_forward_train)
+    heads = [array(proj, ctx, np.float64)] + [array(np.zeros(o.shape), ctx, o._data.dtype) for o in outs[1:]]
+    exe.backward(heads)
+    symbolic = {n: g.asnumpy() for n, g in grads.items()}
+
+    # numeric: central differences, perturbing one element of a bound (gradient-free) executor in place
+    evaluator = sym.bind(ctx, args={k: v.copy() for k, v in location.items()},
+                         aux_states={k: v.copy() for k, v in aux.items()} or None)
+
+    def objective():
+        for key, value in aux.items():  # a training forward may update aux states: start each run alike
+            evaluator.aux_dict[key][:] = value
+        evaluator.forward(is_train=use_forward_train)
+        return float((_as_numpy(evaluator.outputs[0]).astype(np.float64) * proj).sum())
+
     for name in grad_nodes:
-        v = location[name].copy()
-        v.attach_grad()
-        variables[name] = v
-    with autograd.record(train_mode=use_forward_train):
-        out = _run(sym, {**location, **variables, **aux}, use_forward_train)[0]
-        loss = (out * proj).sum()
-    loss.backward()
-    symbolic = {n: v.grad.asnumpy() for n, v in variables.items()}
-
-    def objective(arrays):
-        with autograd.pause():
-            y = _run(sym, {**location, **arrays, **aux}, use_forward_train)[0]
-        return float((y.asnumpy().astype(np.float64) * proj.asnumpy()).sum())
-
-    numeric = numeric_grad(objective, {n: location[n] for n in grad_nodes}, eps=numeric_eps)
-    for name in grad_nodes:
-        assert_almost_equal(numeric[name], symbolic[name], rtol, atol, (f"NUMERICAL_{name}", f"BACKWARD_{name}"))
+        flat = evaluator.arg_dict[name]._data.reshape(-1)  # a view: the executor reads it on every forward
+        numeric = np.zeros(flat.size)
+        for i in range(flat.size):
+            old = float(flat[i])
+            flat[i] = old + numeric_eps / 2
+            f_plus = objective()
+            flat[i] = old - numeric_eps / 2
+            f_minus = objective()
+            flat[i] = old
+            numeric[i] = (f_plus - f_minus) / numeric_eps
+        assert_almost_equal(numeric.reshape(location[name].shape), symbolic[name], rtol, atol,
+                            (f"NUMERICAL_{name}", f"BACKWARD_{name}"))
 
 
 def check_symbolic_forward(sym, location, expected, rtol=None, atol=None, aux_states=None, ctx=None,
@@ -323,18 +387,22 @@ def _as_nd(value, dtype):
     if isinstance(value, NDArray):
         return value
     value = np.asarray(value)
+    if isinstance(dtype, str) and dtype == "asnumpy":  # MXNet's "keep each array's own dtype"
+        return array(value, dtype=value.dtype)
     return array(value, dtype=value.dtype if value.dtype.kind == "f" else dtype)
 
 
 def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=None, aux_states=None,
                             grad_req="write", ctx=None, grad_stypes=None, equal_nan=False, dtype=np.float32):
-    """Run forward (training mode) and backward with ``out_grads``; compare the argument gradients.
+    """Bind ``sym``, run a training forward and ``backward(out_grads)``; compare the argument gradients.
 
-    ``expected`` is a list in ``list_arguments`` order or a dict by name;
-    ``grad_req`` ('write', 'add', 'null', or a dict/list of them) as in MXNet:
-    with 'add' the gradient buffers start from random values that the result
-    must include. Returns the gradients as a dict of NDArrays.
+    ``expected`` is a list in ``list_arguments`` order or a dict by name; only
+    those arguments get gradient buffers, which start from random values:
+    'write' must overwrite them, 'add' must add to them, 'null' must leave them
+    (MXNet's checks). ``out_grads`` may be None for loss heads. Returns the
+    gradient buffers, a dict of NDArrays.
     """
+    from .context import cpu
     arrays = {k: _as_nd(v, dtype) for k, v in _location_dict(sym, location).items()}
     aux = {k: _as_nd(v, dtype) for k, v in _aux_dict(sym, aux_states).items()}
     names = sym.list_arguments()
@@ -345,41 +413,84 @@ def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=
     if isinstance(grad_req, str):
         reqs = dict.fromkeys(names, grad_req)
     elif isinstance(grad_req, dict):
-        reqs = {n: grad_req.get(n, "null") for n in names}
+        reqs = dict(grad_req)
     else:
         reqs = dict(zip(names, grad_req))
-    initial = {}
-    variables = {}
-    for name in names:
-        req = reqs.get(name, "null")
-        if req == "null" or name not in arrays:
-            continue
-        v = arrays[name].copy()
-        v.attach_grad(req)
-        if req == "add":
-            init = np.random.normal(size=v.shape).astype(v._data.dtype)
-            v.grad._data[...] = init
-            initial[name] = init
-        variables[name] = v
-    with autograd.record():
-        outputs = _run(sym, {**arrays, **variables, **aux}, True)
+    initial, grads = {}, {}
+    for name in sorted(expected):
+        want = _as_numpy(expected[name])
+        init = np.random.normal(size=want.shape)
+        buf_dtype = want.dtype if isinstance(dtype, str) and dtype == "asnumpy" else dtype
+        grads[name] = array(init, dtype=buf_dtype)
+        initial[name] = grads[name].asnumpy()
+    exe = sym.bind(ctx if ctx is not None else cpu(), args=arrays, args_grad=grads, grad_req=reqs,
+                   aux_states=aux or None)
+    exe.forward(is_train=True)
     if out_grads is not None:
         if isinstance(out_grads, dict):
-            out_grads = [out_grads[n] for n in sym.list_outputs()]
-        out_grads = [_as_nd(g, dtype) for g in _as_list(out_grads)]
-    autograd.backward(outputs, out_grads)
-    grads = {n: v.grad for n, v in variables.items()}
+            out_grads = {k: _as_nd(v, dtype) for k, v in out_grads.items()}
+        else:
+            out_grads = [_as_nd(g, dtype) for g in _as_list(out_grads)]
+    exe.backward(out_grads)
     for name, exp in expected.items():
-        if name not in grads:
-            continue
-        want = _as_numpy(exp) + initial.get(name, 0)
-        assert_almost_equal(grads[name], want, rtol, atol, (f"EXPECTED_{name}", f"BACKWARD_{name}"),
-                            equal_nan=equal_nan)
+        req = reqs.get(name, "null")
+        if req == "write":
+            assert_almost_equal(exp, grads[name], rtol, atol, (f"EXPECTED_{name}", f"BACKWARD_{name}"),
+                                equal_nan=equal_nan)
+        elif req == "add":
+            assert_almost_equal(exp, grads[name].asnumpy() - initial[name], rtol, atol,
+                                (f"EXPECTED_{name}", f"BACKWARD_{name}"), equal_nan=equal_nan)
+        elif req == "null":
+            assert_almost_equal(initial[name], grads[name], rtol, atol, (f"EXPECTED_{name}", f"BACKWARD_{name}"),
+                                equal_nan=equal_nan)
+        else:
+            raise ValueError(f"Invalid grad_req {req} for argument {name}")
     return grads
 
 
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def simple_forward(sym, ctx=None, is_train=False, **inputs):
+    """Bind ``sym`` to numpy ``inputs`` (by name), run forward; numpy output(s): one array or a list."""
+    exe = sym.bind(ctx or default_context(), args={k: array(v) for k, v in inputs.items()})
+    exe.forward(is_train=is_train)
+    outputs = [x.asnumpy() for x in exe.outputs]
+    return outputs[0] if len(outputs) == 1 else outputs
+
+
+def check_speed(sym, location=None, ctx=None, N=20, grad_req=None, typ="whole", **kwargs):
+    """Seconds per iteration of ``sym``: forward+backward (``typ='whole'``) or forward only (``'forward'``).
+
+    ``location`` maps argument names to numpy arrays (random normal values of the
+    ``kwargs`` shapes when None). One warm-up run precedes the ``N`` timed ones.
+    """
+    import time as _time
+    if typ not in ("whole", "forward"):
+        raise ValueError('typ can only be "whole" or "forward".')
+    ctx = ctx or default_context()
+    grad_req = grad_req or "write"
+    if location is None:
+        exe = sym.simple_bind(grad_req=grad_req, ctx=ctx, **kwargs)
+        location = {k: np.random.normal(size=arr.shape, scale=1.0) for k, arr in exe.arg_dict.items()}
+    else:
+        if not isinstance(location, dict):
+            raise TypeError(f'Expect dict, get "location"={location!r}')
+        exe = sym.simple_bind(grad_req=grad_req, ctx=ctx, **{k: tuple(v.shape) for k, v in location.items()})
+    for name, value in location.items():
+        exe.arg_dict[name][:] = np.asarray(value).astype(exe.arg_dict[name]._data.dtype)
+
+    def step():
+        exe.forward(is_train=typ == "whole")
+        if typ == "whole":
+            exe.backward(out_grads=exe.outputs)
+
+    step()
+    tic = _time.time()
+    for _ in range(N):
+        step()
+    return (_time.time() - tic) / N
 
 
 # ----- environment ------------------------------------------------------------------------------------

@@ -9,27 +9,31 @@
 * ``'roll_over'``: the leftover samples start the next epoch after ``reset()``:
   ``[4, 0]`` with ``pad=1`` (MXNet reports the leftover count as pad), then ``[1, 2]``, ``[3, 4]``.
 
+``shuffle=True`` shuffles as MXNet does, with numpy's global generator
+(``np.random.seed`` makes it reproducible; ``mx.random.seed`` does not touch it),
+at construction and at each ``reset()``, each shuffle reordering the previous
+order; ``np.random.seed(s)`` then gives MXNet's batches. Inside
+``shuffle_source(fn)`` (what trainkit's Trainer uses) each shuffle is instead a
+fresh permutation ``fn(n)`` of the original order.
+
 Differences from MXNet, all where MXNet misbehaves:
 
-* ``shuffle=True`` draws the permutation from trainkit's generator
-  (``mx.random.seed`` makes it reproducible) instead of numpy's global one, so it
-  advances the stream that initializers use. Each ``reset()`` draws a fresh
-  permutation of the original order (MXNet composes permutations).
 * The batch axis comes from ``layout`` everywhere; MXNet counts samples and
   shuffles along axis 0 even when the layout puts ``N`` elsewhere.
 * Mismatched data/label lengths, bad batch sizes and unknown modes raise at
   construction instead of failing later.
 * Shuffling keeps the arrays' dtype (MXNet casts shuffled integer NDArrays to float32).
 """
+import contextlib
+import contextvars
 from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from . import random as _random
-from .base import MXNetError
-from .ndarray.ndarray import NDArray, array
+from ..base import MXNetError
+from ..ndarray.ndarray import NDArray, array
 
-__all__ = ["DataDesc", "DataBatch", "DataIter", "NDArrayIter"]
+__all__ = ["DataDesc", "DataBatch", "DataIter", "NDArrayIter", "shuffle_source"]
 
 
 class DataDesc(namedtuple("DataDesc", ["name", "shape"])):
@@ -169,10 +173,22 @@ def _init_data(data, allow_empty, default_name):
     return sorted(out.items())
 
 
-def _shuffle_order(n):
-    """A permutation of range(n) from trainkit's shuffle stream: ``mx.random.seed`` controls it, and,
-    as in MXNet (which shuffles with numpy's generator), it leaves the initializers' stream alone."""
-    return _random.permutation(n)
+_SHUFFLE_SOURCE = contextvars.ContextVar("trainkit_io_shuffle_source", default=None)
+
+
+@contextlib.contextmanager
+def shuffle_source(permutation):
+    """Inside the block, ``NDArrayIter`` shuffles draw ``permutation(n)`` (a fresh order of the
+    original samples) instead of shuffling with numpy's global generator as MXNet does.
+
+    trainkit's Trainer resets its iterators under ``shuffle_source(mx.random.permutation)``, so
+    its epoch orders come from a checkpointed stream and a resumed run replays them exactly.
+    """
+    token = _SHUFFLE_SOURCE.set(permutation)
+    try:
+        yield
+    finally:
+        _SHUFFLE_SOURCE.reset(token)
 
 
 class NDArrayIter(DataIter):
@@ -233,6 +249,7 @@ class NDArrayIter(DataIter):
         self.data = self._orig_data
         self.label = self._orig_label
         self.idx = np.arange(self.num_data)
+        self._order = np.arange(self.num_data)     # self.data[i] is self._orig_data[self._order[i]]
         self.shuffle = shuffle
         self.last_batch_handle = last_batch_handle
         self.batch_size = batch_size
@@ -357,10 +374,18 @@ class NDArrayIter(DataIter):
         return 0
 
     def _shuffle_data(self):
-        self.idx = _shuffle_order(self.num_data)
+        source = _SHUFFLE_SOURCE.get()
+        if source is None:
+            # MXNet: shuffle the index array in place with numpy's global generator, then reorder
+            # the *current* data by it, so successive shuffles compose
+            np.random.shuffle(self.idx)
+            self._order = self._order[self.idx]
+        else:
+            self.idx = np.asarray(source(self.num_data))
+            self._order = self.idx.copy()
         self.data = [(k, self._take(v)) for k, v in self._orig_data]
         self.label = [(k, self._take(v)) for k, v in self._orig_label]
 
     def _take(self, v):
         xp = v._ctx.xp
-        return NDArray(xp.take(v._data, xp.asarray(self.idx), axis=self._axis), v._ctx)
+        return NDArray(xp.take(v._data, xp.asarray(self._order), axis=self._axis), v._ctx)

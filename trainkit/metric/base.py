@@ -1,4 +1,5 @@
-"""``mx.metric``: evaluation metrics with MXNet 1.9.1's names, maths and accumulation.
+"""``mx.metric`` base: EvalMetric, the registry, ``create``, CompositeEvalMetric, Loss, Torch, Caffe
+and CustomMetric.
 
 A metric accumulates ``sum_metric`` and ``num_inst`` over ``update(labels, preds)``
 calls and reports ``sum_metric / num_inst`` (NaN before the first update). What
@@ -7,8 +8,10 @@ one update adds follows MXNet:
 * Accuracy, TopKAccuracy, CrossEntropy: one instance per sample.
 * MSE, MAE, RMSE: one instance per *array pair*: the value is the mean of the
   per-batch means (RMSE averages per-batch roots), not a per-sample mean.
-* F1 (``average='macro'``): one instance per update call: the mean of per-batch
-  F1 scores. ``average='micro'`` pools the counts of all batches instead.
+* F1, MCC (``average='macro'``), PearsonCorrelation, PCC: one instance per update
+  call (or array pair): the mean of per-batch scores. ``average='micro'`` pools the
+  counts of all batches instead.
+* Perplexity, NegativeLogLikelihood: one instance per (non-ignored) label.
 
 ``labels`` and ``preds`` are lists of NDArrays (one per output); single arrays and
 numpy arrays are accepted too. A global copy of the counters (``get_global``)
@@ -19,10 +22,10 @@ from collections import OrderedDict
 
 import numpy
 
-from .ndarray.ndarray import NDArray
+from ..ndarray.ndarray import NDArray
 
-__all__ = ["EvalMetric", "CompositeEvalMetric", "Accuracy", "TopKAccuracy", "F1", "MAE", "MSE", "RMSE",
-           "CrossEntropy", "Loss", "CustomMetric", "create", "register", "alias", "np", "check_label_shapes"]
+__all__ = ["EvalMetric", "CompositeEvalMetric", "Loss", "Torch", "Caffe", "CustomMetric", "create", "register",
+           "alias", "np", "check_label_shapes"]
 
 _REGISTRY = {}
 
@@ -282,240 +285,6 @@ class CompositeEvalMetric(EvalMetric):
         return config
 
 
-@register
-@alias("acc")
-class Accuracy(EvalMetric):
-    """Fraction of correct predictions.
-
-    A prediction array shaped differently from its label array is reduced with
-    ``argmax`` over ``axis`` (class scores ``(N, C)`` -> class indices ``(N,)``).
-    Labels and predictions are then truncated to int32 and compared element-wise.
-    """
-
-    def __init__(self, axis=1, name="accuracy", output_names=None, label_names=None):
-        super().__init__(name, axis=axis, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
-        self.axis = axis
-
-    def update(self, labels, preds):
-        for label, pred in zip(*_pairs(labels, preds)):
-            label, pred = _asnumpy(label), _asnumpy(pred)
-            if pred.shape != label.shape:
-                pred = pred.argmax(axis=self.axis)
-            pred = pred.astype("int32").ravel()
-            label = label.astype("int32").ravel()
-            check_label_shapes(label, pred)
-            self._add(int((pred == label).sum()), len(pred))
-
-
-@register
-@alias("top_k_accuracy", "top_k_acc")
-class TopKAccuracy(EvalMetric):
-    """Fraction of samples whose label is among the ``top_k`` highest scores (preds ``(N, C)``).
-
-    The name becomes ``top_k_accuracy_<k>``. ``top_k`` must be at least 2 (use Accuracy for 1).
-    """
-
-    def __init__(self, top_k=1, name="top_k_accuracy", output_names=None, label_names=None):
-        super().__init__(name, top_k=top_k, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
-        self.top_k = top_k
-        if not top_k > 1:
-            raise ValueError(f"Please use Accuracy if top_k is no more than 1: TopKAccuracy got "
-                             f"top_k={top_k}. Pass e.g. TopKAccuracy(top_k=5).")
-        self.name += f"_{self.top_k}"
-
-    def update(self, labels, preds):
-        for label, pred in zip(*_pairs(labels, preds)):
-            pred = _asnumpy(pred).astype("float32")
-            if pred.ndim != 2:
-                raise ValueError(f"TopKAccuracy needs predictions shaped (batch, classes), got shape "
-                                 f"{pred.shape}.")
-            label = _asnumpy(label).astype("int32").ravel()
-            check_label_shapes(label, pred)
-            num_classes = pred.shape[1]
-            top_k = min(num_classes, self.top_k)
-            # argpartition is enough: the order inside the top k does not matter
-            top = numpy.argpartition(pred, -top_k, axis=1)[:, num_classes - top_k:]
-            self._add(int((top == label[:, None]).any(axis=1).sum()), pred.shape[0])
-
-
-class _BinaryStats:
-    """True/false positive/negative counts for binary F1, local and global."""
-
-    def __init__(self):
-        self.reset_stats()
-        self.reset_global()
-
-    def update(self, label, pred):
-        pred = _asnumpy(pred)
-        label = _asnumpy(label).astype("int32").ravel()
-        if pred.ndim != 2:
-            raise ValueError(f"F1 needs predictions shaped (batch, 2) (scores of class 0 and 1), got "
-                             f"shape {pred.shape}.")
-        check_label_shapes(label, pred)
-        if len(numpy.unique(label)) > 2:
-            raise ValueError("F1 currently only supports binary classification: the labels hold "
-                             f"{len(numpy.unique(label))} distinct values.")
-        pred_true = pred.argmax(axis=1) == 1
-        label_true = label == 1
-        tp = int((pred_true & label_true).sum())
-        fp = int((pred_true & ~label_true).sum())
-        fn = int((~pred_true & label_true).sum())
-        tn = int((~pred_true & ~label_true).sum())
-        self.tp += tp
-        self.fp += fp
-        self.fn += fn
-        self.tn += tn
-        self.global_tp += tp
-        self.global_fp += fp
-        self.global_fn += fn
-        self.global_tn += tn
-
-    @staticmethod
-    def _fscore(tp, fp, fn):
-        precision = tp / (tp + fp) if tp + fp > 0 else 0.
-        recall = tp / (tp + fn) if tp + fn > 0 else 0.
-        if precision + recall > 0:
-            return 2 * precision * recall / (precision + recall)
-        return 0.
-
-    @property
-    def fscore(self):
-        return self._fscore(self.tp, self.fp, self.fn)
-
-    @property
-    def global_fscore(self):
-        return self._fscore(self.global_tp, self.global_fp, self.global_fn)
-
-    @property
-    def total_examples(self):
-        return self.tp + self.fp + self.fn + self.tn
-
-    @property
-    def global_total_examples(self):
-        return self.global_tp + self.global_fp + self.global_fn + self.global_tn
-
-    def reset_stats(self):
-        self.tp = self.fp = self.fn = self.tn = 0
-
-    def reset_global(self):
-        self.global_tp = self.global_fp = self.global_fn = self.global_tn = 0
-
-
-@register
-class F1(EvalMetric):
-    """Binary F1 score, ``2 * precision * recall / (precision + recall)``; class 1 is positive.
-
-    Predictions are ``(N, 2)`` scores (argmax over axis 1). ``average='macro'``
-    (default) averages the F1 of each ``update`` call; ``'micro'`` computes one F1
-    from the counts pooled over all calls.
-    """
-
-    def __init__(self, name="f1", output_names=None, label_names=None, average="macro"):
-        if average not in ("macro", "micro"):
-            raise ValueError(f"F1 average must be 'macro' or 'micro', got {average!r}.")
-        self.average = average
-        self.metrics = _BinaryStats()
-        super().__init__(name=name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
-
-    def update(self, labels, preds):
-        for label, pred in zip(*_pairs(labels, preds)):
-            self.metrics.update(label, pred)
-        if self.average == "macro":
-            self.sum_metric += self.metrics.fscore
-            self.global_sum_metric += self.metrics.global_fscore
-            self.num_inst += 1
-            self.global_num_inst += 1
-            self.metrics.reset_stats()
-        else:
-            self.sum_metric = self.metrics.fscore * self.metrics.total_examples
-            self.global_sum_metric = self.metrics.global_fscore * self.metrics.global_total_examples
-            self.num_inst = self.metrics.total_examples
-            self.global_num_inst = self.metrics.global_total_examples
-
-    def reset(self):
-        super().reset()
-        self.metrics.reset_stats()
-        self.metrics.reset_global()
-
-    def reset_local(self):
-        super().reset_local()
-        self.metrics.reset_stats()
-
-
-def _as_columns(label, pred):
-    """numpy label and pred, 1-D ones made (N, 1) as MXNet's regression metrics do."""
-    label, pred = _asnumpy(label), _asnumpy(pred)
-    if label.ndim == 1:
-        label = label.reshape(label.shape[0], 1)
-    if pred.ndim == 1:
-        pred = pred.reshape(pred.shape[0], 1)
-    if label.shape != pred.shape:
-        raise ValueError(f"Shape of labels {label.shape} does not match shape of predictions {pred.shape}. "
-                         "Regression metrics compare label and prediction element by element.")
-    return label, pred
-
-
-@register
-class MAE(EvalMetric):
-    """Mean absolute error: mean over update arrays of ``mean(|label - pred|)``."""
-
-    def __init__(self, name="mae", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names, has_global_stats=True)
-
-    def update(self, labels, preds):
-        for label, pred in zip(*_pairs(labels, preds)):
-            label, pred = _as_columns(label, pred)
-            self._add(float(numpy.abs(label - pred).mean()), 1)
-
-
-@register
-class MSE(EvalMetric):
-    """Mean squared error: mean over update arrays of ``mean((label - pred) ** 2)``."""
-
-    def __init__(self, name="mse", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names, has_global_stats=True)
-
-    def update(self, labels, preds):
-        for label, pred in zip(*_pairs(labels, preds)):
-            label, pred = _as_columns(label, pred)
-            self._add(float(((label - pred) ** 2.0).mean()), 1)
-
-
-@register
-class RMSE(EvalMetric):
-    """Root mean squared error: mean over update arrays of ``sqrt(mean((label - pred) ** 2))``."""
-
-    def __init__(self, name="rmse", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names, has_global_stats=True)
-
-    def update(self, labels, preds):
-        for label, pred in zip(*_pairs(labels, preds)):
-            label, pred = _as_columns(label, pred)
-            self._add(float(numpy.sqrt(((label - pred) ** 2.0).mean())), 1)
-
-
-@register
-@alias("ce")
-class CrossEntropy(EvalMetric):
-    """Mean over samples of ``-log(p[label] + eps)``, ``p`` the predicted probabilities ``(N, C)``."""
-
-    def __init__(self, eps=1e-12, name="cross-entropy", output_names=None, label_names=None):
-        super().__init__(name, eps=eps, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
-        self.eps = eps
-
-    def update(self, labels, preds):
-        for label, pred in zip(*_pairs(labels, preds)):
-            label, pred = _asnumpy(label).ravel(), _asnumpy(pred)
-            if pred.ndim != 2 or pred.shape[0] != label.shape[0]:
-                raise ValueError(f"CrossEntropy needs predictions shaped (batch, classes) with one label "
-                                 f"per row: got {label.shape[0]} labels and predictions of shape {pred.shape}.")
-            prob = pred[numpy.arange(label.shape[0]), numpy.int64(label)]
-            self._add(float((-numpy.log(prob + self.eps)).sum()), label.shape[0])
-
 
 @register
 class Loss(EvalMetric):
@@ -530,6 +299,22 @@ class Loss(EvalMetric):
         for pred in preds:
             loss = _asnumpy(pred)
             self._add(float(loss.sum()), loss.size)
+
+
+@register
+class Torch(Loss):
+    """``Loss`` under the name ``torch`` (MXNet's metric for Torch-module outputs)."""
+
+    def __init__(self, name="torch", output_names=None, label_names=None):
+        super().__init__(name, output_names=output_names, label_names=label_names)
+
+
+@register
+class Caffe(Loss):
+    """``Loss`` under the name ``caffe`` (MXNet's metric for Caffe-op outputs)."""
+
+    def __init__(self, name="caffe", output_names=None, label_names=None):
+        super().__init__(name, output_names=output_names, label_names=label_names)
 
 
 @register

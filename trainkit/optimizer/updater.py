@@ -1,0 +1,102 @@
+"""``Updater``: one state per weight index, saved and restored as MXNet's ``.states`` pickles."""
+import pickle
+
+from .optimizer import Optimizer, _as_list
+from ..ndarray.ndarray import NDArray
+
+# ----- Updater ----------------------------------------------------------------------------------
+class Updater:
+    """Holds one state per weight index and applies the optimizer: ``updater(index, grad, weight)``.
+
+    ``index``, ``grad`` and ``weight`` may also be equal-length lists. ``get_states()`` pickles
+    the dict of states, as MXNet writes ``.states`` files (the arrays inside are trainkit
+    NDArrays, so the files do not move between trainkit and MXNet). ``get_states(dump_optimizer=True)``
+    also pickles the optimizer, whose update counts and scheduler position are needed to continue
+    a run exactly: Adam's bias correction and every lr schedule depend on them.
+    """
+
+    def __init__(self, optimizer):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"Updater needs an mx.optimizer.Optimizer, got {type(optimizer).__name__}. "
+                            "Create one with mx.optimizer.create('sgd', ...).")
+        self.optimizer = optimizer
+        self.states = {}
+        self.states_synced = {}
+        self.aggregate_updates = optimizer.aggregate_num > 0
+
+    def __call__(self, index, grad, weight):
+        if not isinstance(index, (list, tuple)):
+            indices, grads, weights = [index], [grad], [weight]
+        else:
+            indices, grads, weights = list(index), _as_list(grad), _as_list(weight)
+            if not len(indices) == len(grads) == len(weights):
+                raise ValueError(f"Updater got {len(indices)} indices, {len(grads)} gradients and "
+                                 f"{len(weights)} weights; pass one gradient and one weight per index.")
+        for w, g in zip(weights, grads):
+            if not isinstance(w, NDArray) or not isinstance(g, NDArray):
+                bad = w if not isinstance(w, NDArray) else g
+                raise TypeError(f"Updater expects NDArrays for grad and weight, got {type(bad).__name__}. "
+                                "Call it as updater(index, grad, weight) with mx.nd arrays.")
+        if weights:
+            self.optimizer._set_current_context(weights[0].context.device_id)
+        for i, idx in enumerate(indices):
+            if isinstance(idx, bytes):
+                idx = indices[i] = idx.decode()
+            if idx not in self.states:
+                self.states[idx] = self.optimizer.create_state_multi_precision(idx, weights[i])
+                self.states_synced[idx] = True
+            elif not self.states_synced.get(idx, False):
+                self.states[idx] = self.sync_state_context(self.states[idx], weights[i].context)
+                self.states_synced[idx] = True
+        if self.aggregate_updates:
+            # as MXNet: group by dtype, then hand the optimizer chunks of aggregate_num weights
+            by_dtype = {}
+            for i, w, g in zip(indices, weights, grads):
+                by_dtype.setdefault(w._data.dtype, []).append((i, w, g))
+            step = self.optimizer.aggregate_num
+            for group in by_dtype.values():
+                for start in range(0, len(group), step):
+                    chunk = group[start:start + step]
+                    self.optimizer.update_multi_precision(
+                        [c[0] for c in chunk], [c[1] for c in chunk], [c[2] for c in chunk],
+                        [self.states[c[0]] for c in chunk])
+        else:
+            for i, w, g in zip(indices, weights, grads):
+                self.optimizer.update_multi_precision(i, w, g, self.states[i])
+
+    def sync_state_context(self, state, context):
+        """Move a state (an NDArray, or a tuple/list of them) to ``context``."""
+        if isinstance(state, NDArray):
+            return state.as_in_context(context)
+        if isinstance(state, (tuple, list)):
+            synced = [self.sync_state_context(s, context) for s in state]
+            return tuple(synced) if isinstance(state, tuple) else synced
+        return state
+
+    def set_states(self, states):
+        """Restore what ``get_states`` returned (bytes of a pickled dict, or of (dict, optimizer))."""
+        if not isinstance(states, (bytes, bytearray)):
+            raise TypeError(f"set_states expects the bytes returned by get_states() (or read from a "
+                            f".states file), got {type(states).__name__}.")
+        loaded = pickle.loads(states)
+        if isinstance(loaded, tuple) and len(loaded) == 2:
+            loaded, optimizer = loaded
+            if not isinstance(optimizer, Optimizer):
+                raise ValueError("set_states: the pickled pair does not hold an Optimizer; pass bytes "
+                                 "from Updater.get_states().")
+            self.optimizer = optimizer
+            self.aggregate_updates = optimizer.aggregate_num > 0
+        if not isinstance(loaded, dict):
+            raise ValueError(f"set_states: expected pickled optimizer states (a dict of index to state), "
+                             f"found {type(loaded).__name__}. Pass bytes from Updater.get_states().")
+        self.states = loaded
+        self.states_synced = dict.fromkeys(self.states.keys(), False)
+
+    def get_states(self, dump_optimizer=False):
+        """Pickled states; with ``dump_optimizer`` the optimizer (counts, scheduler) is included."""
+        return pickle.dumps((self.states, self.optimizer) if dump_optimizer else self.states)
+
+
+def get_updater(optimizer):
+    """An ``Updater`` for ``optimizer``: call it as ``updater(index, grad, weight)``."""
+    return Updater(optimizer)
