@@ -279,10 +279,35 @@ def test_unknown_source():
 
 
 def test_num_classes():
-    y, y_val = np.array([0, 2, 1]), np.array([4])
-    assert num_classes(y, y_val) == 5 and num_classes(y, y_val, 10) == 10
-    with pytest.raises(DataError, match="label 4, but model.num_classes=3"):
-        num_classes(y, y_val, 3)
+    y, y_val = np.array([0, 2, 1, 3, 4]), np.array([4])
+    assert num_classes(y, y_val)[0] == 5 and num_classes(y, y_val, 10) == (10, "model.num_classes")
+    assert "inferred from the labels 0..4" in num_classes(y, y_val)[1]
+    with pytest.raises(DataError, match="validation data has label 5, but model.num_classes=5"):
+        num_classes(y, np.array([5]), 5)
+
+
+def test_labels_with_a_gap_are_refused_when_the_classes_are_inferred():
+    # MNIST labels with one stray 200: inferring 201 classes would build (and train) a 201-class model
+    y = np.concatenate([np.arange(10).repeat(5), [200]])
+    with pytest.raises(DataError, match=r"the largest is 200, but only 11 distinct labels .*model.num_classes=201"):
+        num_classes(y, np.array([1]))
+    assert num_classes(y, np.array([1]), 201)[0] == 201  # said explicitly, it is taken
+
+
+def test_non_finite_features_name_row_and_column(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("1,2,0\n3,nan,1\n5,6,0\n")
+    with pytest.raises(DataError, match=r"sample 1 \(0-based\), feature column 1 is nan"):
+        load_dataset({"name": "csv", "path": str(path), "label": -1})
+
+
+def test_npz_of_strings_or_objects_is_refused(tmp_path):
+    np.savez(tmp_path / "s.npz", x=np.array([["a", "b"], ["c", "d"]]), y=np.array([0, 1]))
+    with pytest.raises(DataError, match="features 'x' have dtype <U1 \\(text\\)"):
+        load_dataset({"name": "npz", "path": str(tmp_path / "s.npz")})
+    np.savez(tmp_path / "o.npz", x=np.array([[1, None], [2, 3]], dtype=object), y=np.array([0, 1]))
+    with pytest.raises(DataError, match="array 'x' \\(data.x_key\\) cannot be read without running pickled code"):
+        load_dataset({"name": "npz", "path": str(tmp_path / "o.npz")})
 
 
 def test_data_errors_are_user_errors():

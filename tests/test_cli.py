@@ -203,7 +203,7 @@ def test_an_earlier_run_folder_is_refused_before_hydra_writes_into_it(tmp_path):
     (tmp_path / "old/metrics.jsonl").write_text('{"epoch": 1}\n')
     r = trainkit(tmp_path, "data=synthetic", "hydra.run.dir=old")
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert "already holds a run (metrics.jsonl)" in r.stderr and "never overwrites" in r.stderr
+    assert "already holds a run (metrics.jsonl, .hydra/)" in r.stderr and "never overwrites" in r.stderr
     assert (tmp_path / "old/.hydra/config.yaml").read_text() == "seed: 123\n"
     assert (tmp_path / "old/metrics.jsonl").read_text() == '{"epoch": 1}\n'
 
@@ -224,7 +224,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     finally:
         proc.kill()
     assert proc.returncode == 130, err
-    assert "Traceback" not in err and err.startswith("trainkit: interrupted; checkpoint ")
+    assert "Traceback" not in err and err.startswith("trainkit: interrupted (Ctrl-C); checkpoint ")
     run = tmp_path / "run"
     (ckpt,) = sorted(run.glob("trainer-*.json"))
     meta = json.loads(ckpt.read_text())

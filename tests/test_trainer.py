@@ -300,7 +300,7 @@ class StopAt(Callback):
 
     def on_batch_end(self, trainer, epoch, batch, loss, **kw):
         if (epoch, batch) == (self.epoch, self.batch):
-            trainer._sigint = True
+            trainer.request_stop()
 
 
 @pytest.mark.parametrize("as_iter", [False, True], ids=["arrays", "NDArrayIter"])

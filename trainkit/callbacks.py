@@ -1,10 +1,15 @@
-"""Callbacks for ``trainkit.Trainer``: the hook base class and early stopping.
+"""Callbacks for ``trainkit.Trainer``: the hook base class, early stopping, the divergence guard and
+the run folder's per-epoch files.
 
 A callback overrides only the hooks it needs; each receives the trainer plus keyword
 arguments. ``state_dict``/``load_state_dict`` (optional) let a callback survive a
 checkpoint and resume.
 """
 import math
+
+import numpy as np
+
+from .checkpoint import TrainerError
 
 
 class Callback:
@@ -113,6 +118,71 @@ class EarlyStopping(Callback):
     def load_state_dict(self, state):
         self._best.load(state["best"])
         self.wait = state["wait"]
+
+
+class Diverged(TrainerError):
+    """Training produced a non-finite loss or parameter; the command line exits with status 3."""
+
+    exit_status = 3
+
+
+class DivergenceGuard(Callback):
+    """Stop the run at the first non-finite batch loss, a batch loss ``max_growth`` times above the
+    first batch's (at least 1), or non-finite parameters at an epoch's end (checked before that
+    epoch's files are written, so no checkpoint holds them).
+
+    The Trainer adds one unless ``stop_on_divergence=False``."""
+
+    def __init__(self, max_growth=1e4):
+        self.max_growth = float(max_growth)
+        self.first = None
+
+    def on_batch_end(self, trainer, epoch, batch, loss, **kwargs):
+        if not math.isfinite(loss):
+            self._stop(trainer, f"the loss of epoch {epoch}, batch {batch} is {loss}")
+        if self.first is None:
+            self.first = abs(loss)
+        elif abs(loss) > self.max_growth * max(self.first, 1.0):
+            self._stop(trainer, f"the loss of epoch {epoch}, batch {batch} is {loss:.3g}, {self.max_growth:g} times "
+                                f"above where it started ({self.first:.3g})")
+
+    def on_epoch_end(self, trainer, epoch, logs, **kwargs):
+        bad = [name for name, arr in trainer.module.params.items() if not np.isfinite(arr.asnumpy()).all()]
+        if bad:
+            self._stop(trainer, f"after epoch {epoch} parameter(s) {', '.join(bad[:4])} hold NaN or inf")
+
+    def state_dict(self):
+        return {"first": self.first}
+
+    def load_state_dict(self, state):
+        self.first = state.get("first")
+
+    @staticmethod
+    def _stop(trainer, what):
+        opt = trainer.optimizer
+        lr = getattr(opt, "lr", None)
+        good = trainer.last_checkpoint
+        where = (f"The last good checkpoint is {good} (trainer.resume= it with a lower learning rate)."
+                 if good else "No checkpoint was written before it.")
+        trainer.stop_reason = f"diverged: {what}"
+        raise Diverged(f"training diverged: {what}. {where} Try a lower learning rate (optimizer.lr, now {lr}), "
+                       "gradient clipping (optimizer.clip_gradient=1), a warm-up (optimizer.lr_scheduler.warmup_steps) "
+                       "or standardized features (data.standardize=true).")
+
+
+class RunFiles(Callback):
+    """The run folder's files at each epoch's end: metrics.jsonl, best.params when the monitored metric
+    improved, and a checkpoint at the last epoch and every ``checkpoint_every`` epochs (pruned to
+    ``keep_last``). The Trainer adds it, last, when it has an out_dir."""
+
+    def on_epoch_end(self, trainer, epoch, logs, **kwargs):
+        from . import checkpoint
+        trainer._write_metrics()
+        if trainer.improved:
+            trainer.module.save_params(str(trainer.out_dir / "best.params"))
+        last = epoch >= trainer.epochs or trainer.stop_training
+        if last or (trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0):
+            checkpoint.save(trainer, epoch, 0)
 
 
 def _overrides(cb, hook):

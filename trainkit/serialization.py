@@ -19,7 +19,7 @@ import struct
 
 import numpy as np
 
-__all__ = ["save", "load", "load_frombuffer"]
+__all__ = ["save", "dumps", "load", "load_frombuffer"]
 
 _LIST_MAGIC = 0x112
 _V1_MAGIC = 0xF993FAC8
@@ -69,8 +69,15 @@ def save(fname, data):
     """Write one array, a list/tuple of arrays or a dict of name -> array in MXNet's format.
 
     A single array is stored as a list of one, which is also how MXNet loads
-    it back.
+    it back. The file appears whole or not at all (``trainkit.files``): a killed
+    process or a full disk never leaves a truncated file under ``fname``.
     """
+    from .files import write_bytes
+    write_bytes(fname, dumps(data))
+
+
+def dumps(data):
+    """The bytes ``save`` writes for ``data``."""
     if isinstance(data, np.ndarray):
         data = [data]
     if isinstance(data, dict):
@@ -86,17 +93,17 @@ def save(fname, data):
         raise TypeError(f"save: data must be a numpy array, a list/tuple of arrays or a dict "
                         f"of str -> array, got {type(data).__name__}.")
 
-    with open(fname, "wb") as f:
-        f.write(struct.pack("<QQQ", _LIST_MAGIC, 0, len(arrays)))
-        for arr in arrays:
-            header, payload = _encode_array(arr)
-            f.write(header)
-            f.write(memoryview(payload.reshape(-1)).cast("B"))
-        f.write(struct.pack("<Q", len(keys)))
-        for key in keys:
-            raw = key.encode("utf-8")
-            f.write(struct.pack("<Q", len(raw)))
-            f.write(raw)
+    parts = [struct.pack("<QQQ", _LIST_MAGIC, 0, len(arrays))]
+    for arr in arrays:
+        header, payload = _encode_array(arr)
+        parts.append(header)
+        parts.append(memoryview(payload.reshape(-1)).cast("B"))
+    parts.append(struct.pack("<Q", len(keys)))
+    for key in keys:
+        raw = key.encode("utf-8")
+        parts.append(struct.pack("<Q", len(raw)))
+        parts.append(raw)
+    return b"".join(parts)
 
 
 class _Reader:

@@ -10,17 +10,24 @@ The loop reads top to bottom::
             updater(indices, grads, weights)                         # mx.optimizer: wd, clipping, lr schedule
             on_batch_end
         evaluate(val) under predict_mode()                           # Dropout off, BatchNorm moving stats
-        on_epoch_end -> metrics.jsonl, best.params, checkpoint
+        on_epoch_end                                                 # EarlyStopping, DivergenceGuard, RunFiles:
+                                                                     #   metrics.jsonl, best.params, checkpoint
 
 Everything a run needs to continue exactly is in its checkpoint (``out_dir``):
 
     model-symbol.json, model-NNNN.params   MXNet's checkpoint (mx.model.load_checkpoint reads it)
     model-NNNN.states                      the optimizer's states and the optimizer itself (pickle;
                                            MXNet's .states layout, so Module.load_optimizer_states reads it)
-    trainer-NNNN.json                      epoch, position in the epoch, history, best value, seed
-    trainer-NNNN.state                     trainkit.random's stream, metric and callback states (pickle)
+    trainer-NNNN.json                      epoch, position in the epoch, history, best value, seed, config,
+                                           config_changes, and the size and sha256 of each file above
+    trainer-NNNN.state                     trainkit.random's stream (compact: seed + twist counts, a few
+                                           KB), metric and callback states (pickle)
     best.params                            the parameters of the best epoch by ``monitor``
-    metrics.jsonl                          one JSON line per epoch
+    metrics.jsonl                          one JSON line per epoch (strict JSON: non-finite values are null)
+
+``trainkit.checkpoint`` writes and reads them, each file whole or absent (``trainkit.files``).
+SIGINT (Ctrl-C), SIGTERM and SIGUSR1 all finish the batch, checkpoint and raise ``Interrupted``;
+a non-finite loss or parameter raises ``Diverged`` (``callbacks.DivergenceGuard``).
 
 NNNN counts epochs from 1, as MXNet's ``do_checkpoint`` does: ``model-0003.params`` holds the
 weights after the third epoch. A checkpoint written by Ctrl-C in the middle of epoch 4 is
@@ -30,155 +37,38 @@ so a resumed run sees the same batches as an uninterrupted one, and its metrics 
 
 This module never imports Hydra: the command line builds a Trainer in ``trainkit.app.build``.
 """
-import json
 import logging
 import os
-import pickle
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 from . import autograd
+from . import checkpoint as _ckpt
+from . import files as _files
 from . import random as _random
+from . import random_state as _random_state
+from . import stop_signals as _stop_signals
 from .base import MXNetError
 from .context import Context
-from .callbacks import Callback, EarlyStopping, _Best, _overrides  # noqa: F401 - Callback, EarlyStopping re-exported
+from .callbacks import (Callback, DivergenceGuard, Diverged, EarlyStopping, RunFiles, _Best,  # noqa: F401
+                        _overrides)
+from .checkpoint import CheckpointError, TrainerError, check_out_dir, find_checkpoint  # noqa: F401 - re-exported
+from .checkpoint import _json_line
+from .stop_signals import Interrupted  # noqa: F401 - re-exported
 from .ndarray.ndarray import NDArray, array
+from .train_data import _Arrays, _Iter, _as_data, _epoch_order, _host  # noqa: F401 - _epoch_order: tests
 
-__all__ = ["Trainer", "Callback", "EarlyStopping", "TrainerError", "Interrupted", "find_checkpoint", "check_out_dir"]
+__all__ = ["Trainer", "Callback", "EarlyStopping", "DivergenceGuard", "TrainerError", "CheckpointError",
+           "Interrupted", "Diverged", "find_checkpoint", "check_out_dir"]
 
 log = logging.getLogger("trainkit")
 
-_FORMAT = "trainkit-trainer/1"
-_PREFIX = "model"
-
-
-class TrainerError(MXNetError):
-    """A problem with the Trainer's inputs or files that the user can fix; says what to change."""
-
-    user_error = True  # the command line prints these as one message, without a traceback
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C stopped ``fit``; ``checkpoint`` is the trainer-NNNN.json written (None without out_dir)."""
-
-    def __init__(self, checkpoint=None, epoch=0, batches_done=0):
-        super().__init__(checkpoint)
-        self.checkpoint = checkpoint
-        self.epoch = epoch
-        self.batches_done = batches_done
-
-
-# ----- callbacks ---------------------------------------------------------------------------------
-# ----- data ----------------------------------------------------------------------------------------
-def _host(x):
-    """A numpy view of an NDArray's values (no copy on the CPU)."""
-    data = x._data
-    return data if isinstance(data, np.ndarray) else x.asnumpy()
-
-
-def _labels(y, what):
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise TrainerError(f"{what}: labels must be one class index per sample, shape (N,), got shape {y.shape}.")
-    if y.dtype.kind == "f":
-        if not np.all(np.isfinite(y) & (y == np.round(y))):
-            raise TrainerError(f"{what}: labels must be whole class indices 0, 1, 2, ...; found a non-integer.")
-    elif y.dtype.kind not in "iu":
-        raise TrainerError(f"{what}: labels must be numbers (class indices), got dtype {y.dtype}.")
-    y = y.astype(np.int64)
-    if len(y) and y.min() < 0:
-        raise TrainerError(f"{what}: label {y.min()} is negative; class indices start at 0.")
-    return y
-
-
-class _Arrays:
-    """(X, y) held as numpy; batches are copied to the device as they are served."""
-
-    def __init__(self, X, y, what):
-        if isinstance(X, NDArray):
-            X = X.asnumpy()
-        if isinstance(y, NDArray):
-            y = y.asnumpy()
-        X = np.asarray(X)
-        if X.ndim < 2:
-            raise TrainerError(f"{what}: features must be an array of shape (N, features...), got shape {X.shape}.")
-        self.y = _labels(y, what)
-        if len(X) != len(self.y):
-            raise TrainerError(f"{what}: {len(X)} samples but {len(self.y)} labels; give one label per sample.")
-        if len(X) == 0:
-            raise TrainerError(f"{what} holds no samples.")
-        self.X = np.ascontiguousarray(X, dtype=np.float32)
-        self.yf = self.y.astype(np.float32)  # softmax_cross_entropy reads float labels, as MXNet's
-        self.n = len(self.X)
-        self.sample_shape = self.X.shape[1:]
-
-    def num_batches(self, batch_size):
-        return -(-self.n // batch_size)
-
-    def batches(self, batch_size, ctx, order=None, start=0):
-        X, yf, y = self.X, self.yf, self.y
-        for b in range(start, self.num_batches(batch_size)):
-            if order is None:
-                sel = slice(b * batch_size, (b + 1) * batch_size)
-            else:
-                sel = order[b * batch_size:(b + 1) * batch_size]
-            yield array(X[sel], ctx), array(yf[sel], ctx), y[sel]
-
-
-class _Iter:
-    """An ``mx.io.DataIter`` (e.g. NDArrayIter): reset each epoch, padding trimmed."""
-
-    def __init__(self, it, what):
-        if not (hasattr(it, "reset") and hasattr(it, "__iter__")):
-            raise TrainerError(f"{what} must be (X, y) arrays or an mx.io.DataIter, got {type(it).__name__}.")
-        self.it = it
-        desc = list(getattr(it, "provide_data", []) or [])
-        self.sample_shape = tuple(desc[0].shape[1:]) if desc else None
-        self.batch_size = getattr(it, "batch_size", None)
-        n = getattr(it, "num_data", None)
-        self.n = n if isinstance(n, (int, np.integer)) else None
-
-    def num_batches(self, batch_size=None):
-        if self.n is None or not self.batch_size:
-            return None
-        return -(-int(self.n) // int(self.batch_size))
-
-    def batches(self, batch_size, ctx, order=None, start=0):
-        self.it.reset()
-        for b, batch in enumerate(self.it):
-            if b < start:
-                continue
-            x, lab = batch.data[0], batch.label[0] if batch.label else None
-            if lab is None:
-                raise TrainerError("the DataIter serves no labels; the Trainer needs (data, label) batches.")
-            keep = x.shape[0] - (batch.pad or 0)
-            if keep < x.shape[0]:
-                x, lab = x[0:keep], lab[0:keep]
-            y = _labels(lab.asnumpy(), "a DataIter batch")
-            yield x.as_in_context(ctx), array(y.astype(np.float32), ctx), y
-
-
-def _as_data(data, what):
-    if data is None:
-        return None
-    if isinstance(data, (_Arrays, _Iter)):
-        return data
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return _Arrays(data[0], data[1], what)
-    return _Iter(data, what)
-
-
-def _epoch_order(seed, epoch, n):
-    """The training order of ``epoch``: a pure function of (seed, epoch), so resume is exact."""
-    return np.random.default_rng([int(seed) & 0xFFFFFFFFFFFFFFFF, int(epoch)]).permutation(n)
-
+_PREFIX = _ckpt.PREFIX
+_ckpt_name = _ckpt.name
 
 # ----- losses --------------------------------------------------------------------------------------
 def _softmax_cross_entropy(logits, labels):
@@ -189,78 +79,6 @@ def _softmax_cross_entropy(logits, labels):
 _LOSSES = {"softmax_cross_entropy": _softmax_cross_entropy, "cross_entropy": _softmax_cross_entropy}
 
 _ACCURACY_NAMES = ("accuracy", "acc")
-
-
-# ----- checkpoints ---------------------------------------------------------------------------------
-def _ckpt_name(kind, epoch):
-    ext = {"params": "params", "states": "states", "json": "json", "state": "state"}[kind]
-    stem = "trainer" if kind in ("json", "state") else _PREFIX
-    return f"{stem}-{epoch:04d}.{ext}"
-
-
-def find_checkpoint(path):
-    """The latest ``trainer-NNNN.json`` in a run folder, or the one a checkpoint file belongs to.
-
-    ``path`` may be the folder, or any of ``model-NNNN.params``, ``model-NNNN.states`` and
-    ``trainer-NNNN.json``/``.state``. Raises TrainerError when there is none.
-    """
-    p = Path(os.path.expanduser(str(path)))
-    if not p.exists():
-        raise TrainerError(f"resume path {str(path)!r} (trainer.resume) does not exist (relative paths start "
-                           f"from {os.getcwd()}). Point it at an earlier run's output folder.")
-    if p.is_file():
-        stem = p.name.rsplit(".", 1)[0]
-        num = stem.rsplit("-", 1)[-1]
-        candidate = p.parent / f"trainer-{num}.json"
-        if num.isdigit() and candidate.is_file():
-            return candidate
-        raise TrainerError(f"resume path {str(path)!r} (trainer.resume) is not part of a trainkit checkpoint: "
-                           f"there is no {candidate.name} beside it. Point it at a run folder, or at a "
-                           "model-NNNN.params or trainer-NNNN.json file of one.")
-    found = sorted((f for f in p.glob("trainer-*.json") if f.stem[8:].isdigit()), key=lambda f: int(f.stem[8:]))
-    if found:
-        return found[-1]
-    mxnet = sorted(p.glob(f"{_PREFIX}-*.params"))
-    hint = (f" It holds {mxnet[-1].name} but no trainer state; to start from those weights use "
-            f"initializer=load initializer.path={mxnet[-1]}." if mxnet else "")
-    raise TrainerError(f"resume path {str(path)!r} (trainer.resume) holds no checkpoint: no trainer-NNNN.json "
-                       f"in {str(p.resolve())!r}.{hint} Point it at a run folder that saved one (a run "
-                       "writes one at its last epoch, every trainer.checkpoint_every epochs, and on Ctrl-C).")
-
-
-def _write_atomic(path, data):
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-_RUN_FILES = ("metrics.jsonl", "best.params")
-
-
-def _run_files(folder):
-    """trainkit's own files in ``folder`` (Hydra's .hydra/ and log files do not count)."""
-    if not folder.is_dir():
-        return []
-    found = [f for f in _RUN_FILES if (folder / f).exists()]
-    found += sorted(f.name for f in folder.glob("trainer-*.json"))
-    found += sorted(f.name for f in folder.glob(f"{_PREFIX}-*.params"))
-    return found
-
-
-def check_out_dir(out_dir, resume=None):
-    """Refuse a folder that already holds a run, unless ``resume`` points into it (then True)."""
-    out = Path(out_dir)
-    taken = _run_files(out)
-    if resume is not None:
-        target = Path(os.path.expanduser(str(resume)))
-        if (target if target.is_dir() else target.parent).resolve() == out.resolve():
-            return True
-    if taken:
-        raise TrainerError(f"the output folder {str(out)!r} already holds a run ({', '.join(taken[:4])}"
-                           f"{', ...' if len(taken) > 4 else ''}); trainkit never overwrites a run's files. "
-                           f"Use a new folder, or resume it (trainer.resume={out}) to continue that run.")
-    return False
 
 
 # ----- the trainer ---------------------------------------------------------------------------------
@@ -297,9 +115,18 @@ class Trainer:
     monitor, mode
         The metric that picks best.params (``val_*`` falls back to ``train_*`` without val_data).
     checkpoint_every : int
-        Also checkpoint every N epochs; the last epoch (and Ctrl-C) always checkpoint.
-    resume : path, optional
-        A run folder or checkpoint file to continue from (its latest checkpoint).
+        Also checkpoint every N epochs; the last epoch (and Ctrl-C, SIGTERM, SIGUSR1) always checkpoint.
+    keep_last : int, optional
+        Keep only the newest N complete checkpoints (the best epoch's is kept too); None keeps all.
+    resume : path or 'auto', optional
+        A run folder (its newest complete checkpoint; a damaged one is passed over with a warning)
+        or checkpoint file to continue from. ``'auto'`` continues ``out_dir`` itself in place when it
+        holds a checkpoint and starts fresh when it does not (requeued cluster jobs).
+    config : dict, optional
+        A plain record of the settings that built this trainer (the app's resolved config), stored
+        in each checkpoint so a resume can compare.
+    stop_on_divergence : bool
+        Stop with ``Diverged`` at the first non-finite loss or parameter (default True).
     progress : bool or None
         tqdm bars; None shows them only when stderr is a terminal.
     log_every : int
@@ -314,7 +141,7 @@ class Trainer:
                  val_data=None, loss="softmax_cross_entropy", metrics=("accuracy",), epochs=10, batch_size=32,
                  shuffle=True, seed=0, callbacks=(), early_stopping=None, out_dir=None, monitor="val_accuracy",
                  mode="auto", checkpoint_every=0, resume=None, progress=None, log_every=0, context=None,
-                 eval_batch_size=None):
+                 eval_batch_size=None, keep_last=None, config=None, stop_on_divergence=True):
         from . import module as _module, symbol as _symbol
         if isinstance(module, _symbol.Symbol):
             module = _module.Module(module, data_names=["data"], label_names=None, context=context)
@@ -358,10 +185,24 @@ class Trainer:
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be trainkit.Callback instances, got {type(cb).__name__}.")
+        # internal callbacks go last: user callbacks keep their slots in a checkpoint's callback states
+        if stop_on_divergence and not any(isinstance(cb, DivergenceGuard) for cb in self.callbacks):
+            self.callbacks.append(DivergenceGuard())
+        if out_dir is not None:
+            self.callbacks.append(RunFiles())
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.monitor, self.mode = monitor, mode
         self.checkpoint_every = int(checkpoint_every or 0)
+        if keep_last is not None and (isinstance(keep_last, bool) or int(keep_last) < 1):
+            raise ValueError(f"keep_last must be None (keep every checkpoint) or an int >= 1, got {keep_last!r}.")
+        self.keep_last = int(keep_last) if keep_last is not None else None
+        if resume == "auto" and out_dir is None:
+            raise TrainerError("resume='auto' continues the run in out_dir, but out_dir is None; give out_dir.")
         self.resume = resume
+        self.config = config
+        self.config_changes = []     # what a resume changed: [{"epoch": e, "changes": {key: [old, new]}}]
+        self.last_checkpoint = None  # the newest trainer-NNNN.json written or resumed from
+        self.improved = False        # whether the epoch just ended improved on the best (for RunFiles)
         self.progress = progress
         self.log_every = int(log_every or 0)
         self.eval_batch_size = int(eval_batch_size or max(self.batch_size, 256))
@@ -378,8 +219,11 @@ class Trainer:
         self._batches_done = 0       # within the epoch in progress (a mid-epoch resume)
         self._partial = None
         self._epoch_random = None
-        self._sigint = False
+        self._stop_signal = None     # the signal that asked to stop, handled at the next batch boundary
+        self._previous_handlers = {}
         self._extra = []
+        self._packer = _random_state.Packer()
+        self._lock = None
 
     # ----- config -----------------------------------------------------------------------------
     @classmethod
@@ -411,17 +255,24 @@ class Trainer:
             self.epochs = int(epochs)
         if self.train_data is None:
             raise TrainerError("fit() needs train_data: (X, y) arrays or an mx.io.DataIter.")
-        self._prepare()
+        restore = self._install_signals()
+        try:
+            self._prepare()
+        except BaseException:
+            restore()
+            self._release()
+            raise
         show = self.progress if self.progress is not None else sys.stderr.isatty()
-        restore = self._install_sigint()
         file_handler = self._attach_log_file()
         try:
-            if show:
-                from tqdm.contrib.logging import logging_redirect_tqdm
-                with logging_redirect_tqdm(loggers=[logging.getLogger()]):
-                    self._fit(show)
-            else:
-                self._fit(False)
+            # overflow warnings would only repeat what DivergenceGuard reports, in a worse place
+            with np.errstate(over="ignore", invalid="ignore"):
+                if show:
+                    from tqdm.contrib.logging import logging_redirect_tqdm
+                    with logging_redirect_tqdm(loggers=[logging.getLogger()]):
+                        self._fit(show)
+                else:
+                    self._fit(False)
         except BaseException as exc:
             for cb in self.callbacks:
                 cb.on_exception(self, exception=exc)
@@ -429,7 +280,12 @@ class Trainer:
         finally:
             restore()
             self._detach_log_file(file_handler)
+            self._release()
         return self.history
+
+    def request_stop(self, signum=signal.SIGINT):
+        """Stop as a signal would: finish the batch, checkpoint, raise Interrupted (for callbacks, tests)."""
+        self._stop_signal = int(signum)
 
     def evaluate(self, data):
         """``{'loss': ..., 'accuracy': ..., <metric>: ...}`` over ``data`` ((X, y) or a DataIter), in predict mode."""
@@ -501,6 +357,8 @@ class Trainer:
 
     def _prepare(self):
         if self._ready:
+            if self.out_dir is not None and self._lock is None:  # a second fit() on the same trainer
+                self._lock = _ckpt.FolderLock(self.out_dir).acquire()
             return
         from . import initializer as _init, optimizer as _opt
         self._prepare_module(self.train_data)
@@ -542,8 +400,17 @@ class Trainer:
         self._extra = self._new_metrics()
 
         self._best = _Best(self._monitor_name(), self.mode)
+        if self.out_dir is not None:
+            self._claim_out_dir()
         if self.resume is not None:
-            self._load_checkpoint(find_checkpoint(self.resume))
+            where = self.out_dir if self.resume == "auto" else self.resume
+            if self.resume != "auto":
+                find_checkpoint(self.resume)  # a path holding no checkpoint is an error
+            index, meta = _ckpt.newest_complete(where)
+            if index is not None:
+                self._load_checkpoint(index, meta)
+            else:
+                log.info("trainer.resume=auto: no checkpoint in %s yet, starting afresh", where)
         self._prepare_out_dir()
         self._ready = True
 
@@ -585,18 +452,44 @@ class Trainer:
             raise TrainerError(f"{what} {monitor!r} is not a metric of this run{extra}; choose one of "
                                f"{', '.join(keys)}.")
 
+    def _claim_out_dir(self):
+        """Refuse a folder holding another run (unless continuing it), lock it for this process,
+        and clear temporaries that killed writers left."""
+        out = self.out_dir
+        in_place = self.resume == "auto" or (
+            self.resume is not None and _same_folder(self.resume, out))
+        check_out_dir(out, "auto" if in_place else None, app=False)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise _files.WriteError(out, e) from None
+        self._lock = _ckpt.FolderLock(out).acquire()
+        stale = _files.clean_stale(out)
+        if stale:
+            log.info("removed %d temporary file(s) an interrupted writer left in %s", len(stale), out)
+
+    def _release(self):
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
     def _prepare_out_dir(self):
         if self.out_dir is None:
             return
         out = self.out_dir
-        resuming_here = check_out_dir(out, self.resumed_from)
-        out.mkdir(parents=True, exist_ok=True)
-        if self.resumed_from is not None and not resuming_here:
+        if self.resumed_from is not None and not _same_folder(self.resumed_from, out):
             src = Path(self.resumed_from) / "best.params"
             if src.is_file():  # the best epoch may lie in the part already trained
-                _write_atomic(out / "best.params", src.read_bytes())
-        lines = "".join(json.dumps(h) + "\n" for h in self.history)
-        _write_atomic(out / "metrics.jsonl", lines.encode())
+                _files.copy_file(src, out / "best.params")
+        self._write_metrics()
+
+    def _write_metrics(self):
+        """metrics.jsonl, whole, every epoch: strict JSON, so NaN/inf are written as null and the
+        line lists them under "non_finite"."""
+        # not fsync'ed (it is rewritten every epoch): after a power cut it may lag, and a resume rewrites
+        # it from the checkpoint's history anyway
+        _files.write_text(self.out_dir / "metrics.jsonl", "".join(_json_line(h) for h in self.history),
+                          durable=False)
 
     # ----- the loop -------------------------------------------------------------------------
     def _fit(self, show):
@@ -617,7 +510,7 @@ class Trainer:
                          leave=True)
         try:
             while self.epoch < self.epochs and not self.stop_training:
-                if self._sigint:
+                if self._stop_signal:
                     self._interrupt(0)
                 epoch = self.epoch + 1
                 start = self._batches_done
@@ -639,7 +532,7 @@ class Trainer:
                 every, shown = max(1, (nb or 100) // 50), start
                 b = start
                 for x, y, y_np in batches:
-                    if self._sigint:
+                    if self._stop_signal:
                         self._partial = {"loss_sum": loss_sum, "correct": correct, "seen": seen,
                                          "elapsed": elapsed + time.perf_counter() - tic}
                         self._interrupt(b)
@@ -720,22 +613,16 @@ class Trainer:
     def _end_epoch(self, epoch, logs):
         self.history.append(logs)
         self.epoch = epoch
-        if self.out_dir is not None:
-            with open(self.out_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
-                f.write(json.dumps(logs) + "\n")
-        for cb in self.callbacks:
-            cb.on_epoch_end(self, epoch=epoch, logs=logs)
-        improved = self._best.better(logs.get(self._best.monitor))
-        if improved:
+        self.improved = self._best.better(logs.get(self._best.monitor))
+        if self.improved:
             self._best.value, self._best.epoch = logs[self._best.monitor], epoch
-            if self.out_dir is not None:
-                self.module.save_params(str(self.out_dir / "best.params"))
         log.info("epoch %d/%d: %s%s", epoch, self.epochs,
                  " ".join(f"{k}={_fmt(v)}" for k, v in logs.items() if k != "epoch"),
-                 " (best)" if improved else "")
-        last = epoch >= self.epochs or self.stop_training
-        if self.out_dir is not None and (last or (self.checkpoint_every and epoch % self.checkpoint_every == 0)):
-            self._save_checkpoint(epoch, 0)
+                 " (best)" if self.improved else "")
+        # user callbacks (EarlyStopping), then DivergenceGuard (non-finite parameters never reach a file),
+        # then RunFiles: metrics.jsonl, best.params, the checkpoint
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, epoch=epoch, logs=logs)
 
     # ----- evaluation -----------------------------------------------------------------------
     def _evaluate(self, data, extra):
@@ -759,113 +646,19 @@ class Trainer:
             result.update(_named(m))
         return result
 
-    # ----- checkpoints ----------------------------------------------------------------------
+    # ----- checkpoints (trainkit.checkpoint) ---------------------------------------------------
     def _save_checkpoint(self, number, batches_done):
-        """Write checkpoint ``number`` (= epochs done, or the epoch in progress when batches_done > 0)."""
-        out = self.out_dir
-        # Module.save_checkpoint's files, written without its root-logger INFO line (logging.info would
-        # install a stderr handler on an unconfigured root logger)
-        self.module.symbol.save(str(out / f"{_PREFIX}-symbol.json"))
-        self.module.save_params(str(out / _ckpt_name("params", number)))
-        _write_atomic(out / _ckpt_name("states", number), self._updater.get_states(dump_optimizer=True))
-        state = {"random": _random.get_state(), "epoch_random": self._epoch_random if batches_done else None,
-                 "extra": self._extra if batches_done else None,
-                 "callbacks": [cb.state_dict() if hasattr(cb, "state_dict") else None for cb in self.callbacks]}
-        _write_atomic(out / _ckpt_name("state", number), pickle.dumps(state, protocol=4))
-        meta = {
-            "format": _FORMAT,
-            "number": number,                    # NNNN of this checkpoint's files
-            "epoch": self.epoch,                 # complete epochs
-            "complete": batches_done == 0,
-            "batches_done": batches_done,        # of epoch `epoch + 1`, when not complete
-            "partial": self._partial if batches_done else None,
-            "epochs": self.epochs,
-            "seed": self.seed,
-            "shuffle": {"enabled": self.shuffle,
-                        "order": "numpy.random.default_rng([seed, epoch]).permutation(num_samples)"},
-            "best": self._best.as_dict(),
-            "stop_reason": self.stop_reason,
-            "resumed_from": self.resumed_from,
-            "history": self.history,
-            "files": {"symbol": f"{_PREFIX}-symbol.json", "params": _ckpt_name("params", number),
-                      "states": _ckpt_name("states", number), "state": _ckpt_name("state", number)},
-        }
-        path = out / _ckpt_name("json", number)
-        _write_atomic(path, (json.dumps(meta, indent=1) + "\n").encode())
-        return path
+        return _ckpt.save(self, number, batches_done)
 
-    def _load_checkpoint(self, path):
-        from .model import load_params
-        try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise TrainerError(f"cannot read checkpoint {str(path)!r}: {e}") from None
-        if meta.get("format") != _FORMAT:
-            raise TrainerError(f"{str(path)!r} is not a trainkit trainer checkpoint (format {meta.get('format')!r}).")
-        folder, files = path.parent, meta["files"]
-        for key in ("params", "states", "state"):
-            if not (folder / files[key]).is_file():
-                raise TrainerError(f"checkpoint {str(path)!r} is incomplete: {files[key]} is missing beside it.")
-        arg_params, aux_params = load_params(str(folder / _PREFIX), int(meta["number"]))
-        _check_saved_shapes(self.module, arg_params, aux_params, f"resume checkpoint {str(folder / files['params'])!r}",
-                            "trainer.resume")
-        self.module.set_params(arg_params, aux_params)
-        self._updater.set_states((folder / files["states"]).read_bytes())
-        with open(folder / files["state"], "rb") as f:
-            state = pickle.load(f)
-        _random.set_state(state["random"])
-        saved_cbs = state.get("callbacks") or []
-        for cb, saved in zip(self.callbacks, saved_cbs):
-            if saved is not None and hasattr(cb, "load_state_dict"):
-                cb.load_state_dict(saved)
-        self.history = list(meta["history"])
-        self.epoch = int(meta["epoch"])
-        self._best.load(meta.get("best") or {})
-        if not meta["complete"]:
-            self._batches_done = int(meta["batches_done"])
-            self._partial = meta["partial"]
-            self._epoch_random = state.get("epoch_random")
-            if state.get("extra") is not None:
-                self._extra = state["extra"]
-        if meta.get("seed") != self.seed:
-            log.warning("resuming a run trained with seed=%s under seed=%s: the data order changes from here",
-                        meta.get("seed"), self.seed)
-        self.resumed_from = str(folder.resolve())
-        where = f"epoch {self.epoch}" + ("" if meta["complete"] else f" + {self._batches_done} batches")
-        log.info("resumed from %s (%s)", path, where)
+    def _load_checkpoint(self, path, meta=None):
+        _ckpt.restore(self, path, meta)
 
-    # ----- Ctrl-C -----------------------------------------------------------------------------
-    def _install_sigint(self):
-        """First Ctrl-C: finish the batch, checkpoint, raise Interrupted. A second one stops at once."""
-        self._sigint = False
-        if threading.current_thread() is not threading.main_thread() or \
-                signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-            return lambda: None
-
-        def handler(signum, frame):
-            if self._sigint:
-                raise KeyboardInterrupt
-            self._sigint = True
-            log.warning("Ctrl-C: stopping after this batch and saving a checkpoint (press again to abort)")
-
-        signal.signal(signal.SIGINT, handler)
-        return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
+    # ----- stop signals (trainkit.stop_signals) ------------------------------------------------
+    def _install_signals(self):
+        return _stop_signals.install(self)
 
     def _interrupt(self, batches_done):
-        ckpt = None
-        if self.out_dir is not None:
-            if batches_done:
-                ckpt = self._save_checkpoint(self.epoch + 1, batches_done)
-            else:
-                existing = self.out_dir / _ckpt_name("json", self.epoch)
-                ckpt = existing if self.epoch and existing.is_file() else (
-                    self._save_checkpoint(self.epoch, 0) if self.epoch else None)
-            if ckpt is not None:
-                where = (f"in epoch {self.epoch + 1} after {batches_done} batches" if batches_done
-                         else f"after epoch {self.epoch}")
-                log.warning("interrupted %s; checkpoint %s (continue with trainer.resume=%s)", where, ckpt,
-                            self.out_dir)
-        raise Interrupted(str(ckpt) if ckpt else None, self.epoch, batches_done)
+        _stop_signals.interrupt(self, batches_done)
 
     # ----- log file ---------------------------------------------------------------------------
     def _attach_log_file(self):
@@ -898,21 +691,9 @@ def _features(shape):
     return int(np.prod(shape)) if shape else 1
 
 
-def _check_saved_shapes(module, arg_params, aux_params, source, key):
-    """Saved parameters must fit the bound module; name the data's feature count when fc1 does not."""
-    live = module.params
-    problems = []
-    for name, arr in list(arg_params.items()) + list(aux_params.items()):
-        if name in live and tuple(arr.shape) != tuple(live[name].shape):
-            problems.append(f"{name} is {tuple(arr.shape)} there but {tuple(live[name].shape)} in this model")
-    missing = [n for n in live if n not in arg_params and n not in aux_params]
-    if missing:
-        problems.append(f"it lacks {', '.join(missing)}")
-    if problems:
-        features = _features(module.data_shapes[0].shape[1:])
-        raise TrainerError(f"{source} does not fit this model (the data has {features} features per sample): "
-                           f"{'; '.join(problems)}. Resume with the data and model.* settings of that run, or "
-                           f"change {key}.")
+def _same_folder(path, folder):
+    target = Path(os.path.expanduser(str(path)))
+    return (target if target.is_dir() else target.parent).resolve() == Path(folder).resolve()
 
 
 def _running(loss_sum, correct, seen, accuracy):

@@ -50,9 +50,15 @@ def make_initializer(spec):
         return mx.init.Mixed([p["pattern"] for p in patterns], [make_initializer(p["init"]) for p in patterns])
     if name == "load":
         default = spec.get("default_init")
-        return mx.init.Load(os.path.expanduser(spec["path"]),
-                            default_init=make_initializer(default) if default else None,
-                            verbose=spec.get("verbose", False))
+        path = os.path.expanduser(spec["path"])
+        try:
+            return mx.init.Load(path, default_init=make_initializer(default) if default else None,
+                                verbose=spec.get("verbose", False))
+        except (ValueError, OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"initializer=load: initializer.path={spec['path']!r} cannot be read as saved "
+                              f"parameters ({str(e).splitlines()[0]}). Point it at a .params file written by "
+                              "mx.nd.save / Module.save_params (e.g. a run's best.params) or an .npz of arrays.") \
+                from None
     if name == "fusedrnn" and spec.get("init") is not None:
         spec["init"] = make_initializer(spec["init"])
     return mx.init.create(name, **spec)
@@ -170,36 +176,93 @@ def _load_params_shapes(init):
     return out
 
 
-def _checkpoint_shapes(cfg):
-    from trainkit.trainer import find_checkpoint
-    meta_path = find_checkpoint(cfg.trainer.resume)
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    saved = mx.nd.load(str(meta_path.parent / meta["files"]["params"]))
-    return str(meta_path.parent / meta["files"]["params"]), {k.split(":", 1)[-1]: tuple(v.shape)
-                                                               for k, v in saved.items()}
+def resume_source(cfg, out_dir):
+    """Where trainer.resume points: ``(index, meta)`` of the checkpoint to continue, or (None, None)
+    for a fresh start (``auto`` with no checkpoint yet)."""
+    from trainkit.checkpoint import find_checkpoint, newest_complete
+    resume = cfg.trainer.resume
+    if resume is None:
+        return None, None
+    if resume == "auto":
+        return newest_complete(out_dir) if out_dir is not None else (None, None)
+    find_checkpoint(resume)  # no checkpoint at all: an error naming the path
+    return newest_complete(resume)
+
+
+def _checkpoint_shapes(index, meta):
+    from trainkit.checkpoint import load_params
+    path = index.parent / meta["files"]["params"]
+    arg, aux = load_params(path)
+    shapes = {k: tuple(v.shape) for k, v in arg.items()}
+    shapes.update({k: tuple(v.shape) for k, v in aux.items()})
+    return str(path), shapes
+
+
+# ----- memory ----------------------------------------------------------------------------------------
+def available_memory():
+    """Bytes this process can still allocate: MemAvailable, or a cgroup limit if lower (None: unknown)."""
+    avail = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            raw = open(limit_file, encoding="ascii").read().strip()
+        except OSError:
+            continue
+        if raw.isdigit() and int(raw) < (1 << 60):
+            avail = min(avail, int(raw)) if avail else int(raw)
+    return avail
+
+
+def check_memory(shapes, batch_size, eval_batch, n_samples, features, optimizer_name):
+    """Refuse a model whose parameters, gradients, optimizer states and batch activations cannot
+    fit in memory, before allocating any of it."""
+    params = sum(int(np.prod(s)) for s in shapes.values())
+    widest = max([int(s[0]) for n, s in shapes.items() if n.endswith("_weight")] + [features])
+    slots = {"sgd": 3, "adam": 4, "rmsprop": 4, "adagrad": 3}.get(optimizer_name, 4)  # weight, grad, states
+    need = 4 * (params * slots + 4 * max(batch_size, eval_batch) * widest * max(1, len(shapes) // 2))
+    need += 4 * n_samples * features
+    avail = available_memory()
+    if avail is not None and need > 0.9 * avail:
+        raise ConfigError(f"this model needs about {need / 2**30:.1f} GiB ({params:,} parameters with their "
+                          f"gradients and {optimizer_name} state, plus the batch activations and data), but only "
+                          f"{avail / 2**30:.1f} GiB of memory is available. Shrink model.hidden or "
+                          "trainer.batch_size, or check model.num_classes and the labels.")
+    return need
 
 
 class Built:
     """What build() makes from a config: data, symbol, initializer, shapes (used by dry runs too)."""
 
-    def __init__(self, cfg):
-        if cfg.trainer.resume is not None:
-            from trainkit.trainer import find_checkpoint
-            find_checkpoint(cfg.trainer.resume)  # fail before loading anything
+    def __init__(self, cfg, out_dir=None, resume=None):
+        # the checkpoint to continue, found (and checked) before loading anything
+        self.resume_index, self.resume_meta = resume if resume is not None else resume_source(cfg, out_dir)
         self.X, self.y, self.X_val, self.y_val = load_dataset(cfg.data)
-        self.classes = num_classes(self.y, self.y_val, cfg.model.num_classes)
-        log.info("data %s: train X %s y %s, val X %s y %s, %d classes", cfg.data.name, self.X.shape,
-                 self.y.shape, self.X_val.shape, self.y_val.shape, self.classes)
+        self.classes, how = num_classes(self.y, self.y_val, cfg.model.num_classes)
+        log.info("data %s: train X %s y %s, val X %s y %s, %d classes (%s)", cfg.data.name, self.X.shape,
+                 self.y.shape, self.X_val.shape, self.y_val.shape, self.classes, how)
         self.features = int(np.prod(self.X.shape[1:]))
         self.symbol = build_symbol(cfg.model, self.classes)
         self.shapes = _model_shapes(self.symbol, int(cfg.trainer.batch_size), self.features)
-        self.initializer = make_initializer(init_spec(cfg.initializer))
+        check_memory(self.shapes, int(cfg.trainer.batch_size), max(int(cfg.trainer.batch_size), 256), len(self.X),
+                     self.features, str(cfg.optimizer.name))
+        try:
+            self.initializer = make_initializer(init_spec(cfg.initializer))
+        except (ValueError, TypeError, mx.MXNetError) as e:
+            raise ConfigError(f"initializer={cfg.initializer.name}: {str(e).splitlines()[0]} Change that "
+                              f"initializer.* value (python -m trainkit initializer={cfg.initializer.name} --cfg "
+                              "job shows them all).") from None
         loaded = _load_params_shapes(self.initializer)
         if loaded:
             check_saved_params(loaded, self.shapes, self.features, cfg.data, _load_path(cfg.initializer),
                                "initializer.path")
-        if cfg.trainer.resume is not None:
-            source, saved = _checkpoint_shapes(cfg)
+        if self.resume_index is not None:
+            source, saved = _checkpoint_shapes(self.resume_index, self.resume_meta)
             check_saved_params(saved, self.shapes, self.features, cfg.data, source, "trainer.resume")
         try:  # the plan of the real initialisation: raises what init_params would, before training
             self.rows = mx.init.describe(self.initializer, self.shapes, self.symbol.attr_dict())
@@ -224,7 +287,7 @@ def build_trainer(cfg, out_dir=None, progress=None, built=None):
     """A ready-to-fit Trainer for a validated config; `out_dir=None` writes no files."""
     from trainkit.trainer import EarlyStopping, Trainer
 
-    b = built or Built(cfg)
+    b = built or Built(cfg, out_dir)
     t = cfg.trainer
     ctx = build_context(cfg.device)
     module = mx.mod.Module(b.symbol, data_names=["data"], label_names=None, context=ctx)
@@ -240,8 +303,15 @@ def build_trainer(cfg, out_dir=None, progress=None, built=None):
                    train_data=(b.X, b.y), val_data=(b.X_val, b.y_val) if has_val else None,
                    epochs=int(t.epochs), batch_size=int(t.batch_size), shuffle=bool(t.shuffle), seed=int(cfg.seed),
                    callbacks=callbacks, out_dir=out_dir, monitor=str(es.monitor), mode=str(es.mode),
-                   checkpoint_every=int(t.checkpoint_every), resume=t.resume, progress=progress,
-                   log_every=int(t.log_every), context=ctx)
+                   checkpoint_every=int(t.checkpoint_every), resume=_resume_arg(b, t.resume), progress=progress,
+                   log_every=int(t.log_every), context=ctx, keep_last=t.keep_last, config=to_plain(cfg))
+
+
+def _resume_arg(built, resume):
+    """The checkpoint Built chose (it may have passed over a damaged newer one), else trainer.resume."""
+    if built.resume_index is not None:
+        return str(built.resume_index)
+    return resume  # None, or "auto" with no checkpoint yet: the Trainer starts afresh
 
 
 # ----- dry run -------------------------------------------------------------------------------------
@@ -263,6 +333,52 @@ def _layer_names(symbol):
 
 
 # ----- the command line's job ------------------------------------------------------------------------
+# Keys a resume may change: they apply from the next batch and are recorded in the checkpoint's
+# config_changes. Any other difference from the checkpoint's config cannot apply (the model, the data,
+# the batch size, the optimizer and its schedule are baked into the saved state) and is refused.
+RESUMABLE = ("trainer.epochs", "trainer.checkpoint_every", "trainer.keep_last", "trainer.progress",
+             "trainer.log_every", "trainer.resume", "trainer.shuffle", "trainer.early_stopping.patience",
+             "trainer.early_stopping.min_delta", "dry_run", "seed", "device.", "data.path",
+             "optimizer.lr", "optimizer.wd", "optimizer.clip_gradient", "optimizer.momentum", "optimizer.beta1",
+             "optimizer.beta2", "optimizer.epsilon", "optimizer.gamma1", "optimizer.gamma2", "optimizer.eps",
+             "optimizer.clip_weights")
+
+
+def refuse_unresumable(saved, now, source):
+    """Raise ConfigError listing every key that differs from the checkpoint's config and cannot change."""
+    from trainkit.checkpoint import config_diff
+    if not saved:
+        return {}
+    diff = config_diff(saved, now)
+    fixed = {k: v for k, v in diff.items() if not any(k == r or (r.endswith(".") and k.startswith(r))
+                                                        for r in RESUMABLE)}
+    if fixed:
+        listed = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in sorted(fixed.items()))
+        raise ConfigError(f"cannot resume {source} with these changes, which a checkpoint cannot take: {listed}. "
+                          f"Set them back (e.g. {' '.join(f'{k}={_override(a)}' for k, (a, _) in sorted(fixed.items())[:3])}"
+                          f"), or start a new run. Keys that can change on resume: {', '.join(RESUMABLE)}.")
+    return diff
+
+
+def _override(value):
+    if value is None:
+        return "null"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value).replace(" ", "")
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _own_files(out_dir):
+    """What this very process has already written into out_dir: Hydra's .hydra/ of this run (written
+    just before the task starts), told apart from an earlier run's by its time."""
+    cli = sys.modules.get("trainkit.app.cli")
+    started = getattr(cli, "STARTED", None)
+    hydra_cfg = out_dir / ".hydra" / "config.yaml"
+    if started is not None and hydra_cfg.is_file() and hydra_cfg.stat().st_mtime >= started - 1:
+        return (".hydra/",)
+    return ()
+
+
 def run(cfg):
     """One run of the command line: write the run folder, then dry-run or train. Returns the final
     value of trainer.early_stopping.monitor (what sweepers such as optuna optimise)."""
@@ -270,13 +386,20 @@ def run(cfg):
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
-    from trainkit.trainer import check_out_dir
+    from trainkit import files
+    from trainkit.checkpoint import check_out_dir
 
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
-    check_out_dir(out_dir, cfg.trainer.resume)  # before writing anything into it
-    (out_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
-    built = Built(cfg)
+    if cfg.trainer.resume is None and "submitit" in str(hc.launcher.get("_target_", "")):
+        # submitit requeues a preempted or timed-out job into the same folder: continue it there
+        cfg.trainer.resume = "auto"
+    check_out_dir(out_dir, cfg.trainer.resume, own=_own_files(out_dir))  # before writing anything into it
+    index, meta = resume_source(cfg, out_dir)
+    if meta is not None:
+        refuse_unresumable(meta.get("config"), to_plain(cfg), f"from {index}")
+    files.write_text(out_dir / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    built = Built(cfg, out_dir, resume=(index, meta))
     if cfg.dry_run:
         print(describe(cfg, built))
         return None

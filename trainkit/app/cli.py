@@ -1,19 +1,34 @@
 """The command line: `trainkit ...` and `python -m trainkit ...`.
 
 A thin @hydra.main wrapper: compose (Hydra), check (schema.validate), run (build.run).
-Mistakes a user can fix print as one message on stderr and exit 1; the traceback is
-kept for HYDRA_FULL_ERROR=1 and for real bugs.
+Mistakes a user can fix print as one message on stderr; the traceback is kept for
+HYDRA_FULL_ERROR=1 and for real bugs. Exit statuses:
+
+    0    the run finished (or nothing was left to train)
+    1    an error: a config, data or file problem (one line), or a bug (a traceback);
+         a sweep where any job failed, diverged or was interrupted
+    3    training diverged (a non-finite loss or parameter)
+    130  Ctrl-C (SIGINT), 143 SIGTERM, 138 SIGUSR1: 128 + the signal, after a checkpoint
+
+Every job also leaves `status.json` in its folder (status, error, exit status), which the
+sweep summary reads. In a sweep (-m) a failing job does not stop the others.
 """
 import logging
 import os
 import sys
+import time
+import traceback
 
 import hydra
 
 from trainkit.app.config import conf_dir, register_all
 from trainkit.app.schema import validate
 
+STARTED = time.time()  # build.run tells this process's .hydra/ from an earlier run's by it
+
 register_all()  # the schemas and the `recipe` group must be stored before @hydra.main composes
+
+EXIT_ERROR, EXIT_DIVERGED = 1, 3
 
 
 def is_user_error(exc):
@@ -23,33 +38,104 @@ def is_user_error(exc):
 
 def main():
     """The `trainkit` console script and `python -m trainkit`."""
-    _refuse_an_existing_run_dir(sys.argv[1:])
-    return _hydra_main()
+    from trainkit.app import folders
+    _stop_quietly_before_training()
+    try:
+        folders.check_before_hydra(sys.argv[1:])
+        return _hydra_main()
+    except KeyboardInterrupt as exc:  # a stop signal before the Trainer took over: nothing to save yet
+        signum = int(getattr(exc, "signum", 2))
+        print(f"trainkit: interrupted ({'Ctrl-C' if signum == 2 else _signal_name(signum)}) before training "
+              "started; nothing was saved.", file=sys.stderr)
+        raise SystemExit(128 + signum) from None
+
+
+class _EarlyStop(KeyboardInterrupt):
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_quietly_before_training():
+    """SIGTERM/SIGUSR1 during start-up end the process like Ctrl-C (one line, 128 + signal) rather than
+    silently; the Trainer replaces these handlers with its own while it trains."""
+    import signal
+
+    def handler(signum, frame):
+        raise _EarlyStop(signum)
+    handler.trainkit_early = True  # the Trainer does not chain to it
+    for name in ("SIGTERM", "SIGUSR1"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
+            signal.signal(sig, handler)
 
 
 @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
 def _hydra_main(cfg):
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    logging.raiseExceptions = False  # a full disk must not print a "Logging error" traceback per record
     try:
         validate(cfg)
         from trainkit.app import build  # here, not at the top: build imports the engine
-        return build.run(cfg)  # the return value feeds sweepers (e.g. optuna)
+        result = build.run(cfg)  # the return value feeds sweepers (e.g. optuna)
     except KeyboardInterrupt as exc:
-        # Ctrl-C: the Trainer finished its batch and saved a checkpoint (trainer.Interrupted)
+        # a stop signal: the Trainer finished its batch and saved a checkpoint (trainer.Interrupted)
+        signum = int(getattr(exc, "signum", 2))
         where = getattr(exc, "checkpoint", None)
-        message = ("trainkit: interrupted; " + (
-            f"checkpoint {where}. Continue with trainer.resume={os.path.dirname(where)}" if where
-            else "before a checkpoint could be saved"))
-        _log_to_file(message)
+        name = "Ctrl-C" if signum == 2 else _signal_name(signum)
+        message = (f"trainkit: interrupted ({name}); " + (
+            f"checkpoint {where}. Continue with trainer.resume={os.path.dirname(where)} (or trainer.resume=auto "
+            f"in that folder)" if where else "before a checkpoint could be saved"))
+        _finish("interrupted", message, 128 + signum)
         print(message, file=sys.stderr)
-        raise SystemExit(130) from None
+        raise SystemExit(128 + signum) from None  # a sweep stops too: the user asked it to
+    except SystemExit:
+        raise  # submitit's requeue exits on its own
     except Exception as exc:
-        if not is_user_error(exc) or os.environ.get("HYDRA_FULL_ERROR") == "1":
+        diverged = getattr(type(exc), "exit_status", None) == EXIT_DIVERGED
+        status = EXIT_DIVERGED if diverged else EXIT_ERROR
+        user = is_user_error(exc)
+        message = f"trainkit: {'diverged' if diverged else 'error'}: {exc}" if user else \
+            f"trainkit: crashed: {type(exc).__name__}: {exc}"
+        _finish("diverged" if diverged else "failed", message, status,
+                None if user else traceback.format_exc())
+        if os.environ.get("HYDRA_FULL_ERROR") == "1" or (not user and not multirun):
             raise  # Hydra prints the traceback
-        message = f"trainkit: error: {exc}"
-        _log_to_file(message)
-        print(message, file=sys.stderr)
+        print(message if user else message + " (the traceback is in the job's log)", file=sys.stderr)
+        if multirun:
+            return None  # recorded in status.json; the sweep goes on and exits 1 at the end
         # SystemExit passes through Hydra's `except Exception`, which would print a traceback.
-        raise SystemExit(1) from None
+        raise SystemExit(status) from None
+    _finish("ok", None, 0)
+    return result
+
+
+def _signal_name(signum):
+    import signal
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def _finish(status, message, exit_status, trace=None):
+    """status.json in the job's folder, and the error in its log file (not on the console twice)."""
+    if message:
+        _log_to_file(message if trace is None else f"{message}\n{trace}")
+    try:
+        import json
+
+        from hydra.core.hydra_config import HydraConfig
+
+        from trainkit import files
+        folder = HydraConfig.get().runtime.output_dir
+        record = {"status": status, "exit_status": exit_status, "error": message}
+        files.write_text(os.path.join(folder, "status.json"), json.dumps(record) + "\n")
+    except Exception:  # a read-only or full folder: the message on stderr is what remains
+        pass
 
 
 def _log_to_file(message):
@@ -57,25 +143,7 @@ def _log_to_file(message):
     record = logging.LogRecord("trainkit", logging.ERROR, __file__, 0, message, None, None)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
-            handler.handle(record)
-
-
-def _refuse_an_existing_run_dir(argv):
-    """`hydra.run.dir=DIR` naming an earlier run's folder: stop before Hydra rewrites its .hydra/ and log.
-
-    (The Trainer refuses such a folder too, but only after Hydra has written into it.)"""
-    if any(a in ("-m", "--multirun", "-c", "--cfg", "-i", "--info", "-h", "--help", "--hydra-help", "-sc",
-                 "--shell-completion", "-p", "--package") for a in argv):
-        return  # a sweep (its own folders), or Hydra printing something without running
-    values = dict(a.split("=", 1) for a in argv if "=" in a and not a.startswith("-"))
-    run_dir = values.get("hydra.run.dir")
-    if not run_dir:
-        return
-    from trainkit.trainer import TrainerError, check_out_dir
-    try:
-        check_out_dir(run_dir, values.get("trainer.resume") or None)
-    except TrainerError as exc:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        print(f"trainkit: error: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+            try:
+                handler.handle(record)
+            except Exception:
+                pass

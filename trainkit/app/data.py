@@ -61,15 +61,28 @@ def split_indices(n, val_fraction, seed):
 
 
 def num_classes(y_train, y_val, configured=None):
-    """Classes the model must output: `configured` (model.num_classes) if set, after checking
-    the labels fit it, else one more than the largest label."""
+    """`(classes, how)`: what the model must output and how that was decided (for the log).
+
+    `configured` (model.num_classes) if set, after checking every label fits it. Otherwise it is
+    inferred from the labels, which must then be 0..K-1 with every class present in the training
+    part: a gap (labels 0..9 and 200) is a mistake in the data far more often than a
+    201-class problem, and would silently build (and train) a model that large."""
     top = int(max(y_train.max(initial=0), y_val.max(initial=0)))
-    if configured is None:
-        return top + 1
-    if top >= configured:
-        raise DataError(f"the data has label {top}, but model.num_classes={configured} allows "
-                        f"only 0..{configured - 1}. Raise model.num_classes or set it to null.")
-    return configured
+    if configured is not None:
+        if top >= configured:
+            where = "training" if y_train.max(initial=0) == top else "validation"
+            raise DataError(f"the {where} data has label {top}, but model.num_classes={configured} allows "
+                            f"only 0..{configured - 1}. Raise model.num_classes or fix the labels.")
+        return int(configured), "model.num_classes"
+    present = np.unique(y_train)
+    missing = top + 1 - len(present)
+    if missing > 0:
+        unseen = np.setdiff1d(np.arange(min(top + 1, 1 << 20)), present)[:5].tolist()
+        raise DataError(f"the labels are not the class indices 0..K-1: the largest is {top}, but only "
+                        f"{len(present)} distinct labels occur in the training data ({missing} of 0..{top} never "
+                        f"do, e.g. {', '.join(map(str, unseen))}). Relabel the classes 0..{len(present) - 1}, or "
+                        f"set model.num_classes={top + 1} if that many classes are really meant.")
+    return top + 1, f"inferred from the labels 0..{top}; set model.num_classes to fix it"
 
 
 # ------------------------------------------------------------------ sources
@@ -125,7 +138,7 @@ def _npz(c):
     try:
         archive = np.load(path, allow_pickle=False)
     except Exception as e:  # zipfile.BadZipFile, ValueError, OSError, pickle refusals
-        raise DataError(f"{path} (data.path) is not a readable .npz file: {e}. Save one with "
+        raise DataError(f"{path} (data.path) is not a readable .npz file: {_first(e)}. Save one with "
                         f"numpy.savez(path, x=features, y=labels).") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(f"{path} (data.path) holds a single array, not an .npz archive; save "
@@ -137,11 +150,21 @@ def _npz(c):
             if name not in archive.files:
                 raise DataError(f"{path} has no array {name!r} (data.{key}); it holds "
                                 f"{', '.join(archive.files) or 'nothing'}. Set data.{key}=NAME.")
-            arrays.append(archive[name])
+            try:
+                arrays.append(archive[name])
+            except Exception as e:  # object arrays need pickle, which is never allowed; damaged members
+                raise DataError(f"{path}: array {name!r} (data.{key}) cannot be read without running "
+                                f"pickled code, or is damaged ({_first(e)}). Save plain numeric arrays: "
+                                f"numpy.savez(path, x=features.astype('float32'), y=labels.astype('int64')).") \
+                    from None
     X, y = arrays
     if X.ndim < 2 or len(X) != len(y.reshape(-1)):
         raise DataError(f"{path}: features {c.get('x_key', 'x')} {X.shape} and labels "
                         f"{c.get('y_key', 'y')} {y.shape} must give one label per row.")
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"{path}: features {c.get('x_key', 'x')!r} have dtype {X.dtype} ("
+                        f"{'text' if X.dtype.kind in 'US' else 'not numbers'}); save them as a numeric array "
+                        f"(e.g. numpy.savez(path, x=features.astype('float32'), y=labels)).")
     y = _encode_labels(y.reshape(-1), f"{path}, array {c.get('y_key', 'y')!r}")
     return _finite(X.reshape(len(X), -1).astype(np.float64), path), y, None, None
 
@@ -300,10 +323,16 @@ def _is_number(text):
 
 def _finite(X, path):
     if not np.all(np.isfinite(X)):
-        row = int(np.argwhere(~np.isfinite(X))[0][0])
-        raise DataError(f"{path}: sample {row} has a missing or infinite feature value; "
-                        f"fill or drop it first.")
+        row, col = (int(i) for i in np.argwhere(~np.isfinite(X))[0])
+        count = int((~np.isfinite(X)).sum())
+        raise DataError(f"{path}: sample {row} (0-based), feature column {col} is {X[row, col]} (a missing or "
+                        f"infinite value; {count} in all). Fill or drop those samples first.")
     return X
+
+
+def _first(e):
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def _standardize(X, X_val):

@@ -316,6 +316,7 @@ class TrainerConf:
     log_every: int = 0
     early_stopping: EarlyStoppingConf = field(default_factory=EarlyStoppingConf)
     checkpoint_every: int = 0
+    keep_last: Optional[int] = None
     resume: Optional[str] = None
     progress: Optional[bool] = None
 
@@ -524,6 +525,7 @@ _RANGES = [
     ("trainer.batch_size", lambda v: v >= 1, "1 or more"),
     ("trainer.log_every", lambda v: v >= 0, "0 (per epoch only) or more"),
     ("trainer.checkpoint_every", lambda v: v >= 0, "0 (last epoch only) or more"),
+    ("trainer.keep_last", lambda v: v >= 1, "null (keep every checkpoint) or 1 or more"),
     ("trainer.early_stopping.patience", lambda v: v >= 1, "null (off) or 1 or more"),
     ("data.val_fraction", lambda v: 0 <= v < 1, "in [0, 1)"),
     ("model.dropout", lambda v: 0 <= v < 1, "in [0, 1)"),
@@ -572,7 +574,7 @@ def _check_early_stopping(cfg):
 
 def _check_resume(cfg):
     path = cfg.trainer.resume
-    if path is not None and not os.path.exists(os.path.expanduser(path)):
+    if path is not None and path != "auto" and not os.path.exists(os.path.expanduser(path)):
         _fail(f"trainer.resume={path!r} does not exist (relative paths start from "
               f"{os.getcwd()}). Point it at an earlier run's output folder or checkpoint file.")
 

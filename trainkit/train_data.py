@@ -1,0 +1,118 @@
+"""The Trainer's data: (X, y) arrays or an ``mx.io.DataIter``, served as device batches.
+
+With arrays the order of epoch ``e`` is ``numpy.random.default_rng([seed, e]).permutation(n)``, a
+pure function of (seed, epoch), so a resumed run sees exactly the batches an uninterrupted one does.
+"""
+import numpy as np
+
+from . import random as _random  # noqa: F401 - DataIter.reset() may draw from it
+from .checkpoint import TrainerError
+from .ndarray.ndarray import NDArray, array
+
+
+# ----- data ----------------------------------------------------------------------------------------
+def _host(x):
+    """A numpy view of an NDArray's values (no copy on the CPU)."""
+    data = x._data
+    return data if isinstance(data, np.ndarray) else x.asnumpy()
+
+
+def _labels(y, what):
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise TrainerError(f"{what}: labels must be one class index per sample, shape (N,), got shape {y.shape}.")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y) & (y == np.round(y))):
+            raise TrainerError(f"{what}: labels must be whole class indices 0, 1, 2, ...; found a non-integer.")
+    elif y.dtype.kind not in "iu":
+        raise TrainerError(f"{what}: labels must be numbers (class indices), got dtype {y.dtype}.")
+    y = y.astype(np.int64)
+    if len(y) and y.min() < 0:
+        raise TrainerError(f"{what}: label {y.min()} is negative; class indices start at 0.")
+    return y
+
+
+class _Arrays:
+    """(X, y) held as numpy; batches are copied to the device as they are served."""
+
+    def __init__(self, X, y, what):
+        if isinstance(X, NDArray):
+            X = X.asnumpy()
+        if isinstance(y, NDArray):
+            y = y.asnumpy()
+        X = np.asarray(X)
+        if X.ndim < 2:
+            raise TrainerError(f"{what}: features must be an array of shape (N, features...), got shape {X.shape}.")
+        self.y = _labels(y, what)
+        if len(X) != len(self.y):
+            raise TrainerError(f"{what}: {len(X)} samples but {len(self.y)} labels; give one label per sample.")
+        if len(X) == 0:
+            raise TrainerError(f"{what} holds no samples.")
+        self.X = np.ascontiguousarray(X, dtype=np.float32)
+        self.yf = self.y.astype(np.float32)  # softmax_cross_entropy reads float labels, as MXNet's
+        self.n = len(self.X)
+        self.sample_shape = self.X.shape[1:]
+
+    def num_batches(self, batch_size):
+        return -(-self.n // batch_size)
+
+    def batches(self, batch_size, ctx, order=None, start=0):
+        X, yf, y = self.X, self.yf, self.y
+        for b in range(start, self.num_batches(batch_size)):
+            if order is None:
+                sel = slice(b * batch_size, (b + 1) * batch_size)
+            else:
+                sel = order[b * batch_size:(b + 1) * batch_size]
+            yield array(X[sel], ctx), array(yf[sel], ctx), y[sel]
+
+
+class _Iter:
+    """An ``mx.io.DataIter`` (e.g. NDArrayIter): reset each epoch, padding trimmed."""
+
+    def __init__(self, it, what):
+        if not (hasattr(it, "reset") and hasattr(it, "__iter__")):
+            raise TrainerError(f"{what} must be (X, y) arrays or an mx.io.DataIter, got {type(it).__name__}.")
+        self.it = it
+        desc = list(getattr(it, "provide_data", []) or [])
+        self.sample_shape = tuple(desc[0].shape[1:]) if desc else None
+        self.batch_size = getattr(it, "batch_size", None)
+        n = getattr(it, "num_data", None)
+        self.n = n if isinstance(n, (int, np.integer)) else None
+
+    def num_batches(self, batch_size=None):
+        if self.n is None or not self.batch_size:
+            return None
+        return -(-int(self.n) // int(self.batch_size))
+
+    def batches(self, batch_size, ctx, order=None, start=0):
+        from .io import shuffle_source
+        with shuffle_source(_random.permutation):   # shuffles from the checkpointed stream, not numpy's
+            self.it.reset()
+        for b, batch in enumerate(self.it):
+            if b < start:
+                continue
+            x, lab = batch.data[0], batch.label[0] if batch.label else None
+            if lab is None:
+                raise TrainerError("the DataIter serves no labels; the Trainer needs (data, label) batches.")
+            keep = x.shape[0] - (batch.pad or 0)
+            if keep < x.shape[0]:
+                x, lab = x[0:keep], lab[0:keep]
+            y = _labels(lab.asnumpy(), "a DataIter batch")
+            yield x.as_in_context(ctx), array(y.astype(np.float32), ctx), y
+
+
+def _as_data(data, what):
+    if data is None:
+        return None
+    if isinstance(data, (_Arrays, _Iter)):
+        return data
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return _Arrays(data[0], data[1], what)
+    return _Iter(data, what)
+
+
+def _epoch_order(seed, epoch, n):
+    """The training order of ``epoch``: a pure function of (seed, epoch), so resume is exact."""
+    return np.random.default_rng([int(seed) & 0xFFFFFFFFFFFFFFFF, int(epoch)]).permutation(n)
