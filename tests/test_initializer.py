@@ -143,8 +143,16 @@ def test_dumps_exact(make, expected):
 def test_constant_dumps_does_not_mutate():
     value = nd.array([1, 2])
     c = init.Constant(value)
-    c.dumps()
-    assert c._kwargs["value"] is value and c.value is value
+    before = dict(c._kwargs)
+    assert c.dumps() == '["constant", {"value": [1.0, 2.0]}]'
+    assert c._kwargs == before and c.value is value
+
+
+def test_constant_kwargs_are_json_as_mxnet_code_expects():
+    # MXNet's own tests compare dumps() with json.dumps([name, init._kwargs]) for NDArray and numpy values
+    for value in (nd.ones((2, 3)), np.ones((3,)), 1):
+        c = init.Constant(value)
+        assert c.dumps() == json.dumps(["constant", c._kwargs])
 
 
 def test_fusedrnn_string_init_is_accepted():

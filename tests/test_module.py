@@ -468,3 +468,18 @@ def test_executor_group_name_exists_for_imports():
     from trainkit.module.executor_group import DataParallelExecutorGroup
     with pytest.raises(MXNetError, match="one device"):
         DataParallelExecutorGroup(symbol=None, contexts=[mx.cpu()])
+
+
+def test_prelu_slope_starts_at_a_quarter_unless_its_variable_says_otherwise():
+    # MXNet gives an auto-created prelu gamma the attribute __init__='["Constant", {"value": 0.25}]'
+    net = mx.sym.LeakyReLU(mx.sym.Variable("data"), act_type="prelu", name="act")
+    assert net.get_internals()["act_gamma"].attr("__init__") == '["Constant", {"value": 0.25}]'
+    mod = mx.mod.Module(net, label_names=None)
+    mod.bind(data_shapes=[("data", (4, 3))])
+    mod.init_params(mx.init.Xavier())
+    np.testing.assert_array_equal(mod.get_params()[0]["act_gamma"].asnumpy(), np.full(3, 0.25, np.float32))
+    own = mx.sym.LeakyReLU(mx.sym.Variable("data"), mx.sym.Variable("g", init=mx.init.One()), act_type="prelu")
+    mod = mx.mod.Module(own, label_names=None)
+    mod.bind(data_shapes=[("data", (4, 3))])
+    mod.init_params()
+    np.testing.assert_array_equal(mod.get_params()[0]["g"].asnumpy(), np.ones(3, np.float32))

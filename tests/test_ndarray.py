@@ -439,3 +439,10 @@ def test_mxnet_pickle_state_round_trip():
                                  b"\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00")}
     y.__setstate__(state)
     assert y.asnumpy().tolist() == [0] and y.context == mx.cpu()
+
+
+def test_binary_operators_on_two_numbers_give_numbers_as_mxnet():
+    # MXNet code computes bias corrections with nd.power(beta, t) on plain numbers
+    assert nd.power(0.9, 3) == pytest.approx(0.729) and isinstance(nd.power(0.9, 3), float)
+    assert nd.add(1, 2) == 3 and nd.subtract(1, 2) == -1 and nd.maximum(1, 2) == 2 and nd.minimum(1, 2) == 1
+    assert nd.equal(1, 1) == 1 and nd.greater(1, 2) == 0

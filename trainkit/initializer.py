@@ -671,7 +671,9 @@ class Constant(Initializer):
     def __init__(self, value):
         if isinstance(value, (str, bytes, dict)) or value is None:
             raise TypeError(f"Constant value must be a number, a list, a numpy array or an NDArray, got {value!r}.")
-        super().__init__(value=value)
+        # the keyword arguments hold the JSON form (so json.dumps(init._kwargs) works, as MXNet code does),
+        # without dumps() having to rewrite them as MXNet's does
+        super().__init__(value=_to_json(value))
         self.value = value
 
     def _values(self, name, shape):

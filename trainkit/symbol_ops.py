@@ -305,6 +305,12 @@ def _bn_var_init(index, var):
             var.attrs["__init__"] = '["one", {}]'
 
 
+def _prelu_var_init(index, var):
+    # MXNet starts an auto-created prelu slope at 0.25, through the variable's __init__ attribute
+    if index == 1 and "__init__" not in var.attrs:
+        var.attrs["__init__"] = '["Constant", {"value": 0.25}]'
+
+
 _register(_OpDef(
     "FullyConnected", "fullyconnected",
     lambda p: ["data", "weight"] + ([] if p["no_bias"] else ["bias"]),
@@ -320,7 +326,7 @@ _register(_OpDef(
     _leaky_infer,
     lambda p, xs: [_nd().LeakyReLU(xs[0], xs[1] if len(xs) > 1 else None, act_type=p["act_type"],
                                    slope=p["slope"], lower_bound=p["lower_bound"], upper_bound=p["upper_bound"])],
-    n_total=lambda p: 2 if p["act_type"] == "rrelu" else 1))
+    n_total=lambda p: 2 if p["act_type"] == "rrelu" else 1, var_init=_prelu_var_init))
 _register(_OpDef(
     "Dropout", "dropout", ["data"],
     {"p": (_p_float, 0.5), "mode": (_p_str, "training"), "axes": (_p_shape, ()), "cudnn_off": (_p_bool, False)},
@@ -343,6 +349,7 @@ _register(_OpDef(
     _label_infer(_softmax_label),
     lambda p, xs: [_nd().SoftmaxOutput(xs[0], xs[1], grad_scale=p["grad_scale"], ignore_label=p["ignore_label"],
                                        multi_output=p["multi_output"], use_ignore=p["use_ignore"],
+                                       smooth_alpha=p["smooth_alpha"],
                                        preserve_shape=p["preserve_shape"], normalization=p["normalization"])]),
     "Softmax")
 for _name in ("LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput"):

@@ -26,6 +26,7 @@ import numpy as np
 from . import autograd
 from .context import Context, current_context
 from .ndarray.ndarray import NDArray, array
+from .util import use_np  # noqa: F401  (MXNet's test_utils re-exports it)
 
 # No __all__, as in MXNet: ``from mxnet.test_utils import *`` also hands tests ``np``, ``mx``,
 # ``os``, ``sys``, ... and every helper below.

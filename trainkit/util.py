@@ -7,7 +7,7 @@ switch is a per-thread flag that code can set and read, and nothing else changes
 import functools
 import threading
 
-__all__ = ["is_np_array", "is_np_shape", "set_np_shape", "np_shape", "use_np_shape"]
+__all__ = ["is_np_array", "is_np_shape", "set_np_shape", "np_shape", "use_np_shape", "use_np"]
 
 
 class _State(threading.local):
@@ -59,3 +59,7 @@ def use_np_shape(func):
         with np_shape(True):
             return func(*args, **kwargs)
     return wrapped
+
+
+# MXNet's use_np also switches on mx.np arrays, which trainkit does not have: only the shape part applies
+use_np = use_np_shape

@@ -3,7 +3,9 @@
 Names are MXNet's operator names (``broadcast_add``, ``_plus_scalar``, ...),
 which is what ``get_symbol`` writes.
 """
+import builtins
 import numbers
+import operator as _py_op
 
 import numpy as np
 
@@ -127,8 +129,21 @@ def _binary(lhs, rhs, array_prim, scalar_prim, rscalar_prim=None):
             return apply(scalar_prim, lhs, scalar=_scalar(rhs))
         return apply(array_prim, lhs, _as_nd(rhs, lhs))
     if type(lhs) is float or type(lhs) is int or isinstance(lhs, numbers.Number):
+        if isinstance(rhs, numbers.Number):  # two numbers: a number, as MXNet's nd.power(0.9, t)
+            return _ON_NUMBERS[array_prim.name](lhs, rhs)
         return apply(rscalar_prim or scalar_prim, rhs, scalar=_scalar(lhs))
     return apply(array_prim, _as_nd(lhs, rhs), rhs)
+
+
+_ON_NUMBERS = {
+    "broadcast_add": _py_op.add, "broadcast_sub": _py_op.sub, "broadcast_mul": _py_op.mul,
+    "broadcast_div": _py_op.truediv, "broadcast_power": _py_op.pow, "broadcast_maximum": builtins.max,
+    "broadcast_minimum": builtins.min,
+    # MXNet's comparisons of two numbers give 1 or 0
+    "broadcast_equal": lambda a, b: int(a == b), "broadcast_not_equal": lambda a, b: int(a != b),
+    "broadcast_greater": lambda a, b: int(a > b), "broadcast_greater_equal": lambda a, b: int(a >= b),
+    "broadcast_lesser": lambda a, b: int(a < b), "broadcast_lesser_equal": lambda a, b: int(a <= b),
+}
 
 
 def add(lhs, rhs):
