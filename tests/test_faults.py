@@ -165,7 +165,7 @@ def test_a_checkpoint_costs_params_plus_optimizer_plus_a_few_kb(blobs, tmp_path)
     assert state.stat().st_size < 16_000  # the random stream's 2.56 MB bank, as seed + twist counts
 
 
-def test_the_compact_random_state_is_exact():
+def test_the_compact_random_state_is_exact(monkeypatch):
     mx.random.seed(11)
     for n in (70000, 3, 100000, 65):
         mx.nd.random.uniform(shape=(n,))
@@ -178,6 +178,7 @@ def test_the_compact_random_state_is_exact():
     a = mx.nd.random.normal(shape=(500,)).asnumpy()
     mx.random.set_state(state)
     assert np.array_equal(a, mx.nd.random.normal(shape=(500,)).asnumpy())
+    monkeypatch.setattr(random_state, "_MAX_STEPS", 4)  # the search gives up sooner; the outcome is the same
     other = random_state.pack(state, 12)  # not reachable from that seed: stored whole, still exact
     assert np.array_equal(random_state.unpack(other)["key"], state["key"])
 
