@@ -46,40 +46,36 @@ class MXNetValueError(MXNetError, ValueError):
 error_types.update(IndexError=MXNetIndexError, ValueError=MXNetValueError)
 
 
-class NotImplementedForSymbol(MXNetError):
+class _OnlyForNDArray(MXNetError):
+    """A function that only dense NDArrays have was called on something else (MXNet's message)."""
+
+    _unavailable = ""
+
+    def __init__(self, function, alias=None, *args):
+        super().__init__()
+        self.function = getattr(function, "__name__", str(function))
+        self.alias = alias
+        self.args = [str(type(a)) for a in args]
+
+    def __str__(self):
+        msg = f"Function {self.function}"
+        if self.alias:
+            msg += f' (namely operator "{self.alias}")'
+        if self.args:
+            msg += f" with arguments ({', '.join(self.args)})"
+        return msg + f" {self._unavailable} and only available in NDArray."
+
+
+class NotImplementedForSymbol(_OnlyForNDArray):
     """An NDArray-only function was called on a Symbol."""
 
-    def __init__(self, function, alias=None, *args):
-        super().__init__()
-        self.function = getattr(function, "__name__", str(function))
-        self.alias = alias
-        self.args = [str(type(a)) for a in args]
-
-    def __str__(self):
-        msg = f"Function {self.function}"
-        if self.alias:
-            msg += f' (namely operator "{self.alias}")'
-        if self.args:
-            msg += f" with arguments ({', '.join(self.args)})"
-        return msg + " is not implemented for Symbol and only available in NDArray."
+    _unavailable = "is not implemented for Symbol"
 
 
-class NotSupportedForSparseNDArray(MXNetError):
+class NotSupportedForSparseNDArray(_OnlyForNDArray):
     """A dense-only function was called on a sparse array (trainkit has no sparse arrays)."""
 
-    def __init__(self, function, alias=None, *args):
-        super().__init__()
-        self.function = getattr(function, "__name__", str(function))
-        self.alias = alias
-        self.args = [str(type(a)) for a in args]
-
-    def __str__(self):
-        msg = f"Function {self.function}"
-        if self.alias:
-            msg += f' (namely operator "{self.alias}")'
-        if self.args:
-            msg += f" with arguments ({', '.join(self.args)})"
-        return msg + " is not supported for SparseNDArray and only available in NDArray."
+    _unavailable = "is not supported for SparseNDArray"
 
 
 class _NullType:
