@@ -4,7 +4,7 @@ MXNet's Module splits each batch over several devices with a
 ``DataParallelExecutorGroup``. trainkit runs one device, and its Module drives a
 single ``Executor``-like plan directly, so the class exists for imports only.
 """
-from .base import MXNetError
+from ..base import MXNetError
 
 __all__ = ["DataParallelExecutorGroup"]
 

@@ -10,11 +10,11 @@ import time
 
 import numpy as np
 
-from . import initializer as _init, metric as _metric
-from .base import MXNetError
-from .io import DataBatch
-from .model import BatchEndParam
-from .ndarray.ndarray import NDArray, array
+from .. import initializer as _init, metric as _metric
+from ..base import MXNetError
+from ..io import DataBatch
+from ..model import BatchEndParam
+from ..ndarray.ndarray import NDArray, array
 
 
 class ModuleStateError(MXNetError, AssertionError):
@@ -107,7 +107,7 @@ class BaseModule:
         Prediction always runs in predict mode (MXNet's NDArray path used the
         module's training mode, so Dropout dropped there).
         """
-        from . import nd
+        from .. import nd
         self._check_ready("predict")
         if isinstance(eval_data, (NDArray, np.ndarray)):
             if isinstance(eval_data, np.ndarray):

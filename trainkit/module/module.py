@@ -28,30 +28,23 @@ A Module is also callable on NDArrays: ``out = module(x)`` or
 state (see ``__call__``).
 """
 import logging
-import sys
 import warnings
 from collections import OrderedDict
 
 import numpy as np
 
-from . import autograd, initializer as _init, optimizer as _opt
-from .base import MXNetError
-from .context import Context, cpu
-from .io import DataDesc
-from .model import load_checkpoint
-from .ndarray.ndarray import NDArray, _to_device, array, zeros
+from .. import autograd, initializer as _init, optimizer as _opt
+from ..base import MXNetError
+from ..context import Context, cpu
+from ..io import DataDesc
+from ..model import load_checkpoint
+from ..ndarray.ndarray import NDArray, _to_device, array, zeros
 from .base_module import BaseModule, ModuleStateError, ModuleValueError, _as_list
-from .symbol import Symbol
+from ..symbol import Symbol
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["Module", "BaseModule", "BucketingModule"]
-
-# MXNet's mx.module is a package; code imports mxnet.module.executor_group and mxnet.module.module
-from . import executor_group  # noqa: E402
-sys.modules[__name__ + ".executor_group"] = executor_group
-__path__ = []  # a package to the import system, so `import mxnet.module.executor_group` resolves
-sys.modules[__name__ + ".module"] = sys.modules[__name__]
+__all__ = ["Module"]
 
 
 def _check_input_names(symbol, names, typename, throw):
@@ -386,7 +379,7 @@ class Module(BaseModule):
         self._output_shapes = list(zip(self._output_names, out))
 
     def _param_dtypes(self):
-        from .symbol import _FLAG_TO_DTYPE
+        from ..symbol import _FLAG_TO_DTYPE
         attrs = self._symbol.attr_dict()
         out = {}
         for name in self._param_names + self._aux_names:
@@ -609,7 +602,7 @@ class Module(BaseModule):
         """``kvstore=`` as init_optimizer/fit take it: None, a type name ('local', 'device', ...) or a KVStore."""
         if kvstore is None:
             return None
-        from . import kvstore as _kv
+        from .. import kvstore as _kv
         if isinstance(kvstore, _kv.KVStore):
             return kvstore
         if isinstance(kvstore, str):
@@ -716,7 +709,7 @@ class Module(BaseModule):
     def install_monitor(self, mon):
         """Let ``mon`` (an ``mx.mon.Monitor``) see every output, gradient and parameter of each batch."""
         self._need_bound("install_monitor")
-        from .executor import Executor
+        from ..executor import Executor
         names = self._symbol.list_arguments()
         inputs = set(self._data_names) | set(self._label_names) | set(self._state_names)
         shapes = {d.name: d.shape for d in list(self._data_shapes) + list(self._label_shapes or [])}
@@ -855,7 +848,7 @@ class Module(BaseModule):
     # ----- files ------------------------------------------------------------------------------------
     def save_params(self, fname):
         """Write ``arg:NAME``/``aux:NAME`` arrays in MXNet's .params format."""
-        from . import nd
+        from .. import nd
         arg_params, aux_params = self.get_params()
         save_dict = {f"arg:{k}": v.as_in_context(cpu()) for k, v in arg_params.items()}
         save_dict.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in aux_params.items()})
@@ -863,7 +856,7 @@ class Module(BaseModule):
 
     def load_params(self, fname):
         """Read a file written by ``save_params`` (or MXNet) and ``set_params`` from it."""
-        from . import nd
+        from .. import nd
         arg_params, aux_params = _split_params(nd.load(fname), fname)
         self.set_params(arg_params, aux_params)
 
@@ -881,7 +874,7 @@ class Module(BaseModule):
     def save_optimizer_states(self, fname):
         if not self.optimizer_initialized:
             raise ModuleStateError("save_optimizer_states: there is no optimizer yet; call init_optimizer() first.")
-        from .files import write_bytes  # whole or absent, never truncated (trainkit.files)
+        from ..files import write_bytes  # whole or absent, never truncated (trainkit.files)
         write_bytes(fname, self._updater.get_states())
 
     def load_optimizer_states(self, fname):
@@ -963,6 +956,3 @@ def _split_params(save_dict, fname):
         else:
             raise ValueError("Invalid param file " + fname)
     return arg_params, aux_params
-
-
-from .bucketing_module import BucketingModule  # noqa: E402 - it builds on Module, defined above

@@ -10,9 +10,9 @@ updates them all.
 import logging
 import warnings
 
-from .base import MXNetError
+from ..base import MXNetError
 from .base_module import BaseModule, ModuleStateError
-from .context import cpu
+from ..context import cpu
 from .module import Module
 
 __all__ = ["BucketingModule"]
@@ -142,7 +142,7 @@ class BucketingModule(BaseModule):
             return
         if not self.binded:
             raise ModuleStateError("call bind before initializing the parameters")
-        from . import initializer as _init
+        from .. import initializer as _init
         if initializer is None and arg_params is None and aux_params is None:
             initializer = _init.Uniform(0.01)
         self._curr_module.init_params(initializer=initializer, arg_params=arg_params, aux_params=aux_params,
@@ -289,7 +289,7 @@ class BucketingModule(BaseModule):
     @staticmethod
     def load(prefix, epoch, sym_gen=None, default_bucket_key=None, **kwargs):
         """A BucketingModule whose parameters come from ``prefix-%04d.params`` (set at bind)."""
-        from .model import load_checkpoint
+        from ..model import load_checkpoint
         if sym_gen is None or default_bucket_key is None:
             raise MXNetError("BucketingModule.load needs sym_gen and default_bucket_key.")
         _, args, auxs = load_checkpoint(prefix, epoch)
