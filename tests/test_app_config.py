@@ -43,8 +43,8 @@ def test_the_issue_lists_every_option():
     assert options("optimizer") == ["adagrad", "adam", "rmsprop", "sgd"]
     assert options("data") == ["csv", "digits", "mnist", "npz", "synthetic"]
     assert options("device") == ["cpu", "gpu"]
-    assert options("model") == ["logreg", "mlp"]
-    assert RECIPES == ["logreg", "mlp", "mlp_mixed", "mnist_mlp"]
+    assert options("model") == ["gluon_mlp", "logreg", "mlp"]
+    assert RECIPES == ["gluon_mlp", "logreg", "mlp", "mlp_mixed", "mnist_mlp"]
 
 
 def test_default_config_is_an_mlp_on_digits():

@@ -89,6 +89,48 @@ def test_same_seed_same_results_and_resume_is_exact(tmp_path):
     assert meta["resumed_from"] == str((tmp_path / "half").resolve())
 
 
+def test_recipe_gluon_mlp_trains_digits_writes_gluon_files_and_resumes_exactly(tmp_path):
+    """+recipe=gluon_mlp: a hybridized HybridSequential of Dense layers, >= 96%, Gluon's checkpoint files;
+    8 epochs then trainer.resume=PATH (a new folder) or resume=auto (in place) == 20 epochs at once."""
+    r = trainkit(tmp_path, "+recipe=gluon_mlp", "hydra.run.dir=run")
+    assert r.returncode == 0, r.stderr
+    run = tmp_path / "run"
+    lines = metrics(run)
+    assert [m["epoch"] for m in lines] == list(range(1, 21)) and lines[-1]["val_accuracy"] >= 0.96
+    for name in ("model-0020.params", "model-export-symbol.json", "model-export-0020.params", "model-0020.states",
+                 "trainer-0020.json", "trainer-0020.state", "best.params", "trainkit.log", "status.json"):
+        assert (run / name).is_file(), name
+    assert not (run / "model-symbol.json").exists()
+    assert set(mx.nd.load(str(run / "model-0020.params"))) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    assert set(mx.nd.load(str(run / "model-export-0020.params"))) == {
+        "arg:fc1_weight", "arg:fc1_bias", "arg:fc2_weight", "arg:fc2_bias"}
+    assert json.loads((run / "trainer-0020.json").read_text())["model"] == "gluon"
+    r = trainkit(tmp_path, "+recipe=gluon_mlp", "trainer.epochs=8", "hydra.run.dir=half")
+    assert r.returncode == 0, r.stderr
+    r = trainkit(tmp_path, "+recipe=gluon_mlp", "trainer.resume=half", "hydra.run.dir=resumed")
+    assert r.returncode == 0 and "resumed from" in r.stdout, r.stderr
+    assert no_time(metrics(tmp_path / "resumed")) == no_time(lines)
+    r = trainkit(tmp_path, "+recipe=gluon_mlp", "trainer.resume=auto", "hydra.run.dir=half")
+    assert r.returncode == 0, r.stderr
+    assert no_time(metrics(tmp_path / "half")) == no_time(lines)
+    r = trainkit(tmp_path, "+recipe=mlp", "trainer.resume=half", "hydra.run.dir=other")
+    assert r.returncode == 1 and "model.name: 'gluon_mlp' there, 'mlp' now" in r.stderr
+
+
+def test_model_gluon_mlp_trains_to_model_mlp_numbers_and_dry_runs(tmp_path):
+    for model in ("mlp", "gluon_mlp"):
+        r = trainkit(tmp_path, *SMALL, f"model={model}", "trainer.epochs=2", "trainer.keep_last=1",
+                     "trainer.checkpoint_every=1", f"hydra.run.dir={model}")
+        assert r.returncode == 0, r.stderr
+    assert no_time(metrics(tmp_path / "gluon_mlp")) == no_time(metrics(tmp_path / "mlp"))
+    r = trainkit(tmp_path, "+recipe=mlp_mixed", "model=gluon_mlp", "dry_run=true", "hydra.run.dir=dry")
+    assert r.returncode == 0, r.stderr
+    assert "model: gluon_mlp  data (64 features) -> fc1_fwd -> relu1_fwd -> fc2_fwd (10 classes)" in r.stdout
+    row = next(line for line in r.stdout.splitlines() if line.startswith("fc1_weight"))
+    assert "128x64" in row and "orthogonal" in row and row.split()[-1] == "8,192"
+    assert "total: 9,610 parameters in 4 arrays" in r.stdout and not (tmp_path / "dry/metrics.jsonl").exists()
+
+
 def test_dry_run_prints_the_parameter_table_and_trains_nothing(tmp_path):
     r = trainkit(tmp_path, "+recipe=mlp_mixed", "dry_run=true", "hydra.run.dir=run")
     assert r.returncode == 0, r.stderr

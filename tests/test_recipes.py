@@ -61,7 +61,8 @@ def test_every_recipe_trains_one_epoch(recipe, files):
     extra = [f"data.path={files / 'mnist'}"] if recipe == "mnist_mlp" else []
     tr, last = fit_one_epoch([f"+recipe={recipe}", "trainer.epochs=1", *extra])
     classes = 10
-    assert tr.module.params[f"fc{len(tr.module.params) // 2}_weight"].shape[0] == classes
+    params = tr.model.params  # the Module's or the Gluon block's, by name
+    assert params[f"fc{len(params) // 2}_weight"].shape[0] == classes
     if recipe != "mnist_mlp":  # the real digits: one epoch already learns
         assert last["val_accuracy"] > 0.6
 
@@ -99,6 +100,9 @@ def test_every_group_option_trains_one_epoch(choice, files):
         assert tr.module.params["fc1_weight"].shape == (8, 784)
     if choice == "model=logreg":
         assert list(tr.module.params) == ["fc1_weight", "fc1_bias"]
+    if choice == "model=gluon_mlp":
+        assert isinstance(tr.module, mx.gluon.nn.HybridSequential) and tr.model.kind == "gluon"
+        assert list(tr.model.params) == ["fc1_weight", "fc1_bias", "fc2_weight", "fc2_bias"]
     if group == "optimizer":
         assert type(tr.optimizer).__name__.lower() == option
 
@@ -112,6 +116,21 @@ def test_model_options(model):
         assert "bn1_output" in names and "drop1_output" in names
     if "model.hidden=[8,4]" in model:
         assert tr.module.params["fc3_weight"].shape == (3, 4)
+
+
+@pytest.mark.parametrize("model", [["model.batchnorm=true", "model.dropout=0.3"],
+                                   ["model.activation=softrelu", "model.hidden=[8,4]"]])
+def test_gluon_model_options(model):
+    """model=gluon_mlp takes model=mlp's keys and trains to model=mlp's numbers."""
+    tr, last = fit_one_epoch(TINY + ["model=gluon_mlp"] + model)
+    _, same = fit_one_epoch(TINY + ["model=mlp"] + model)
+    assert {k: v for k, v in last.items() if k != "time"} == {k: v for k, v in same.items() if k != "time"}
+    names = [type(b).__name__ for b in tr.module._children.values()]
+    if "model.batchnorm=true" in model:
+        assert names == ["Dense", "BatchNorm", "Activation", "Dropout", "Dense"]
+        assert "bn1_running_var" in tr.model.params
+    if "model.hidden=[8,4]" in model:
+        assert tr.model.params["fc3_weight"].shape == (3, 4)
 
 
 @pytest.mark.parametrize("sched,check", [

@@ -147,7 +147,7 @@ class DivergenceGuard(Callback):
                                 f"above where it started ({self.first:.3g})")
 
     def on_epoch_end(self, trainer, epoch, logs, **kwargs):
-        bad = [name for name, arr in trainer.module.params.items() if not np.isfinite(arr.asnumpy()).all()]
+        bad = [name for name, arr in trainer.model.params.items() if not np.isfinite(arr.asnumpy()).all()]
         if bad:
             self._stop(trainer, f"after epoch {epoch} parameter(s) {', '.join(bad[:4])} hold NaN or inf")
 
@@ -179,7 +179,7 @@ class RunFiles(Callback):
         from . import checkpoint
         trainer._write_metrics()
         if trainer.improved:
-            trainer.module.save_params(str(trainer.out_dir / "best.params"))
+            trainer.model.save_params(trainer.out_dir / "best.params")  # the network's own format
         last = epoch >= trainer.epochs or trainer.stop_training
         if last or (trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0):
             checkpoint.save(trainer, epoch, 0)

@@ -2,7 +2,9 @@
 
 One checkpoint ``NNNN`` is::
 
-    model-symbol.json, model-NNNN.params   MXNet's checkpoint (mx.model.load_checkpoint reads it)
+    model-symbol.json, model-NNNN.params   MXNet's checkpoint (mx.model.load_checkpoint reads it); for a
+                                           Gluon block, model-NNNN.params (save_parameters) and, when it
+                                           hybridized, model-export-symbol.json + model-export-NNNN.params
     model-NNNN.states                      optimizer states + optimizer (pickle, MXNet's .states layout)
     trainer-NNNN.state                     random streams (compact, trainkit.random_state), metric and
                                            callback states (pickle)
@@ -242,25 +244,21 @@ def config_diff(saved, now):
 # ----- a Trainer's checkpoint, written and restored ---------------------------------------------------
 def save(trainer, number, batches_done):
     """Write checkpoint ``number`` (= epochs done, or the epoch in progress when batches_done > 0)."""
-    from . import serialization
     out = trainer.out_dir
-    arg_params, aux_params = trainer.module.get_params()
-    params = {f"arg:{k}": v.asnumpy() for k, v in arg_params.items()}
-    params.update({f"aux:{k}": v.asnumpy() for k, v in aux_params.items()})
     seed = trainer.seed
     state = {"random": trainer._packer.pack(_random.get_state(), seed),
              "epoch_random": _random_state.pack(trainer._epoch_random, seed) if batches_done and
              trainer._epoch_random is not None else None,
              "extra": trainer._extra if batches_done else None,
              "callbacks": [cb.state_dict() if hasattr(cb, "state_dict") else None for cb in trainer.callbacks]}
-    names = {"symbol": f"{PREFIX}-symbol.json", "params": name("params", number),
-             "states": name("states", number), "state": name("state", number)}
-    blobs = {names["symbol"]: trainer.module.symbol.tojson().encode(),
-             names["params"]: serialization.dumps(params),
-             names["states"]: trainer._updater.get_states(dump_optimizer=True),
-             names["state"]: pickle.dumps(state, protocol=4)}
+    names, blobs = trainer.model.checkpoint_files(number)  # the network's own files (Module's, Gluon's)
+    names = dict(names, states=name("states", number), state=name("state", number))
+    blobs = dict(blobs)
+    blobs[names["states"]] = trainer._updater.get_states(dump_optimizer=True)
+    blobs[names["state"]] = pickle.dumps(state, protocol=4)
     meta = {
         "format": FORMAT,
+        "model": trainer.model.kind,         # whose files: "module" (MXNet's checkpoint) or "gluon"
         "number": number,                    # NNNN of this checkpoint's files
         "epoch": trainer.epoch,                 # complete epochs
         "complete": batches_done == 0,
@@ -290,10 +288,12 @@ def restore(trainer, path, meta=None):
     if meta is None:
         meta = read_index(path)
     folder, files = path.parent, meta["files"]
-    arg_params, aux_params = load_params(folder / files["params"])
-    check_saved_shapes(trainer.module, arg_params, aux_params, f"resume checkpoint {str(folder / files['params'])!r}",
-                        "trainer.resume")
-    trainer.module.set_params(arg_params, aux_params)
+    kind = meta.get("model", "module")
+    if kind != trainer.model.kind:
+        raise TrainerError(f"checkpoint {str(path)!r} holds a {KINDS.get(kind, kind)}, but this run trains a "
+                           f"{KINDS.get(trainer.model.kind, trainer.model.kind)}; resume with the model of that run, "
+                           "or start afresh.")
+    trainer.model.load_checkpoint(folder, files)
     wanted = trainer._updater.optimizer
     try:
         trainer._updater.set_states((folder / files["states"]).read_bytes())
@@ -361,6 +361,9 @@ def _apply_optimizer_changes(trainer, wanted):
         setattr(restored, attr, new)
         changes[f"optimizer.{attr}"] = [old, new]
     return changes
+
+
+KINDS = {"module": "Module (mx.mod.Module)", "gluon": "Gluon block"}
 
 
 def check_saved_shapes(module, arg_params, aux_params, source, key):

@@ -1,11 +1,15 @@
-"""``trainkit.Trainer``: the training loop for classifiers built as ``mx.sym`` graphs.
+"""``trainkit.Trainer``: the training loop for classifiers built as ``mx.sym`` graphs or Gluon blocks.
 
-The loop reads top to bottom::
+The Trainer sees the network through one small interface, ``Model`` (below): ``ModuleModel``
+for an ``mx.mod.Module`` (or a Symbol), ``trainkit.gluon.adapter.BlockModel`` for a Gluon block.
+It binds, initialises, runs forward, lists the trainable weights for the optimizer, and writes
+and reads the network's own checkpoint files; everything else (the loop, the optimizer, the
+files around them) is the same code for both. The loop reads top to bottom::
 
     for epoch in epochs:
         on_epoch_start
         for batch in (a pure function of (seed, epoch)):
-            with autograd.record(): loss = loss_fn(module(x), y)     # mean over the batch
+            with autograd.record(): loss = loss_fn(model.forward(x), y)   # mean over the batch
             loss.backward()
             updater(indices, grads, weights)                         # mx.optimizer: wd, clipping, lr schedule
             on_batch_end
@@ -15,7 +19,9 @@ The loop reads top to bottom::
 
 Everything a run needs to continue exactly is in its checkpoint (``out_dir``):
 
-    model-symbol.json, model-NNNN.params   MXNet's checkpoint (mx.model.load_checkpoint reads it)
+    model-symbol.json, model-NNNN.params   a Module's: MXNet's checkpoint (mx.model.load_checkpoint reads it);
+                                           a Gluon block's: model-NNNN.params from save_parameters, and
+                                           model-export-symbol.json, model-export-NNNN.params from export
     model-NNNN.states                      the optimizer's states and the optimizer itself (pickle;
                                            MXNet's .states layout, so Module.load_optimizer_states reads it)
     trainer-NNNN.json                      epoch, position in the epoch, history, best value, seed, config,
@@ -62,8 +68,8 @@ from .stop_signals import Interrupted  # noqa: F401 - re-exported
 from .ndarray.ndarray import NDArray, array
 from .train_data import _Arrays, _Iter, _as_data, _epoch_order, _host  # noqa: F401 - _epoch_order: tests
 
-__all__ = ["Trainer", "Callback", "EarlyStopping", "DivergenceGuard", "TrainerError", "CheckpointError",
-           "Interrupted", "Diverged", "find_checkpoint", "check_out_dir"]
+__all__ = ["Trainer", "Model", "ModuleModel", "Callback", "EarlyStopping", "DivergenceGuard", "TrainerError",
+           "CheckpointError", "Interrupted", "Diverged", "find_checkpoint", "check_out_dir"]
 
 log = logging.getLogger("trainkit")
 
@@ -81,17 +87,181 @@ _LOSSES = {"softmax_cross_entropy": _softmax_cross_entropy, "cross_entropy": _so
 _ACCURACY_NAMES = ("accuracy", "acc")
 
 
+# ----- the network, as the Trainer sees it ---------------------------------------------------------
+class Model:
+    """What the Trainer needs of a network; ``ModuleModel`` and ``gluon.adapter.BlockModel`` implement it.
+
+    ``forward(x)`` runs the network on a batch under the caller's autograd mode (it is the bound
+    callable itself, so the loop pays nothing for the indirection). ``kind`` names the checkpoint
+    layout (recorded in trainer-NNNN.json; a resume refuses another kind), ``what`` the network in
+    messages.
+    """
+
+    kind = what = None
+    network = forward = None
+
+    def default_context(self):
+        """Where to compute when the Trainer is given no context."""
+        raise NotImplementedError
+
+    def bind(self, sample_shape, batch_size, ctx):
+        """Get ready for samples of ``sample_shape`` (None: unknown); TrainerError if they do not fit."""
+        raise NotImplementedError
+
+    @property
+    def ready(self):
+        """Whether the parameters exist (initialised or loaded)."""
+        raise NotImplementedError
+
+    def initialize(self, initializer, ctx):
+        """(Re)initialise every parameter with ``initializer`` (an mx.init.Initializer) on ``ctx``."""
+        raise NotImplementedError
+
+    @property
+    def params(self):
+        """Every live parameter array (auxiliary states too): an ordered ``{name: NDArray}``."""
+        raise NotImplementedError
+
+    def trainable(self):
+        """``[(index, name, weight NDArray)]`` for the optimizer: the indices its .states file uses,
+        the names its weight-decay rule reads, the live arrays it updates (``weight.grad`` after backward)."""
+        raise NotImplementedError
+
+    def attributes(self):
+        """A Symbol (or anything with ``attr_dict()``/``list_arguments()``) whose ``__lr_mult__``/
+        ``__wd_mult__`` attributes the optimizer honours, or None."""
+        return None
+
+    def save_params(self, path):
+        """Write the parameters (best.params) in the network's own format."""
+        raise NotImplementedError
+
+    def checkpoint_files(self, number):
+        """``({role: file name}, {file name: bytes})``: the network's files of checkpoint ``number``;
+        role ``params`` is required (the index lists it), others are extra files of that format."""
+        raise NotImplementedError
+
+    def load_checkpoint(self, folder, files):
+        """Set the parameters from the files ``checkpoint_files`` wrote (``files``: role -> name);
+        CheckpointError for a damaged file, TrainerError for one that does not fit this network."""
+        raise NotImplementedError
+
+
+class ModuleModel(Model):
+    """An ``mx.mod.Module`` for the Trainer: bound for the data, initialised with ``init_params``, saved
+    as MXNet's checkpoint (``model-symbol.json`` + ``model-NNNN.params``, ``arg:``/``aux:`` names)."""
+
+    kind, what = "module", "module"
+
+    def __init__(self, module):
+        self.network = self.module = module
+        self.forward = module
+
+    def default_context(self):
+        return self.module._context[0]
+
+    def bind(self, sample_shape, batch_size, ctx):
+        m = self.module
+        label_args = [n for n in m.label_names if n in m.symbol.list_arguments()]
+        if label_args:
+            raise TrainerError(f"the module's symbol reads labels {label_args} (a loss head such as SoftmaxOutput); "
+                               "the Trainer computes the loss from the network's outputs. End the network with its "
+                               "last FullyConnected layer and build Module(..., label_names=None).")
+        if len(m.data_names) != 1:
+            raise TrainerError(f"the Trainer feeds one data input, but the module has data_names={m.data_names}.")
+        shape = sample_shape
+        if not m.binded:
+            if shape is None:
+                raise TrainerError("cannot bind the module: the data does not say its sample shape; bind it "
+                                   "yourself (module.bind(data_shapes=[('data', (batch, ...))])).")
+            try:
+                m.bind(data_shapes=[(m.data_names[0], (batch_size,) + tuple(shape))], for_training=True)
+            except MXNetError as e:
+                raise TrainerError(f"the data's samples have shape {tuple(shape)} ({_features(shape)} features), "
+                                   f"which does not fit the module: {e}") from None
+        else:
+            bound = tuple(m.data_shapes[0].shape[1:])
+            if shape is not None and tuple(shape) != bound:
+                raise TrainerError(f"the data's samples have shape {tuple(shape)} ({_features(shape)} features), but "
+                                   f"the module was bound for input '{m.data_names[0]}' of shape "
+                                   f"{tuple(m.data_shapes[0].shape)} ({_features(bound)} features per sample). Use "
+                                   "data with that many features, or build and bind the model for this data.")
+            if not m.for_training:
+                raise TrainerError("the module was bound with for_training=False; bind it with for_training=True "
+                                   "(or let the Trainer bind it).")
+
+    @property
+    def ready(self):
+        return self.module.binded and self.module.params_initialized
+
+    def initialize(self, initializer, ctx):
+        self.module.init_params(initializer=initializer, force_init=True)
+
+    @property
+    def params(self):
+        return self.module.params
+
+    def trainable(self):
+        m = self.module
+        inputs = set(m.data_names) | set(m.label_names)
+        param_names = [n for n in m.symbol.list_arguments() if n not in inputs]  # Module's numbering
+        live = m.trainable_params
+        return [(i, n, live[n]) for i, n in enumerate(param_names) if n in live]
+
+    def attributes(self):
+        return self.module.symbol
+
+    def save_params(self, path):
+        self.module.save_params(str(path))
+
+    def checkpoint_files(self, number):
+        from . import serialization
+        arg_params, aux_params = self.module.get_params()
+        params = {f"arg:{k}": v.asnumpy() for k, v in arg_params.items()}
+        params.update({f"aux:{k}": v.asnumpy() for k, v in aux_params.items()})
+        names = {"symbol": f"{_PREFIX}-symbol.json", "params": _ckpt_name("params", number)}
+        return names, {names["symbol"]: self.module.symbol.tojson().encode(),
+                       names["params"]: serialization.dumps(params)}
+
+    def load_checkpoint(self, folder, files):
+        path = Path(folder) / files["params"]
+        arg_params, aux_params = _ckpt.load_params(path)
+        _ckpt.check_saved_shapes(self.module, arg_params, aux_params, f"resume checkpoint {str(path)!r}",
+                                 "trainer.resume")
+        self.module.set_params(arg_params, aux_params)
+
+
+def _as_model(network, context=None):
+    """The Model adapter for what the Trainer was given."""
+    from . import module as _module, symbol as _symbol
+    if isinstance(network, Model):
+        return network
+    if isinstance(network, _symbol.Symbol):
+        network = _module.Module(network, data_names=["data"], label_names=None, context=context)
+    if isinstance(network, _module.Module):
+        return ModuleModel(network)
+    from .gluon.block import Block
+    if isinstance(network, Block):
+        from .gluon.adapter import BlockModel
+        return BlockModel(network)
+    raise TypeError(f"Trainer needs an mx.mod.Module, an mx.sym.Symbol or a Gluon block, got "
+                    f"{type(network).__name__}.")
+
+
 # ----- the trainer ---------------------------------------------------------------------------------
 class Trainer:
-    """Train an ``mx.mod.Module`` (or a Symbol of logits) on classification data.
+    """Train an ``mx.mod.Module``, a Symbol of logits or a Gluon block on classification data.
 
     Parameters
     ----------
-    module : mx.mod.Module or mx.sym.Symbol
+    module : mx.mod.Module, mx.sym.Symbol, gluon.Block or Model
         The network, whose single output is the class scores (logits) of a batch. A Symbol is
         wrapped in ``Module(symbol, data_names=['data'], label_names=None, context=context)``.
-        An unbound module is bound for ``(batch_size, *sample_shape)``; its parameters are
-        initialised with ``initializer`` unless they already are (``Module.load``).
+        An unbound module is bound for ``(batch_size, *sample_shape)``; a Gluon block
+        (``HybridSequential``, any ``Block`` with one input) infers its deferred shapes from the
+        data and runs hybridized if you hybridized it. Parameters are initialised with
+        ``initializer`` unless they already are (``Module.load``, ``net.initialize``,
+        ``net.load_parameters``). ``trainer.module`` is this network, ``trainer.model`` its adapter.
     initializer : mx.init.Initializer, name or dumps() string, optional
         Default ``Xavier()``. Given explicitly, it (re)initialises the parameters.
     optimizer : str or mx.optimizer.Optimizer
@@ -132,7 +302,7 @@ class Trainer:
     log_every : int
         Log the running loss every N batches (0: once per epoch).
     context : mx.Context, optional
-        Where to compute; default the module's context.
+        Where to compute; default the module's context (a block's: where its parameters are, else cpu).
     eval_batch_size : int, optional
         Batch size for evaluate/predict (default max(batch_size, 256)).
     """
@@ -142,13 +312,9 @@ class Trainer:
                  shuffle=True, seed=0, callbacks=(), early_stopping=None, out_dir=None, monitor="val_accuracy",
                  mode="auto", checkpoint_every=0, resume=None, progress=None, log_every=0, context=None,
                  eval_batch_size=None, keep_last=None, config=None, stop_on_divergence=True):
-        from . import module as _module, symbol as _symbol
-        if isinstance(module, _symbol.Symbol):
-            module = _module.Module(module, data_names=["data"], label_names=None, context=context)
-        if not isinstance(module, _module.Module):
-            raise TypeError(f"Trainer needs an mx.mod.Module or an mx.sym.Symbol, got {type(module).__name__}.")
-        self.module = module
-        self.context = context if context is not None else module._context[0]
+        self.model = _as_model(module, context)   # the one interface the loop uses (ModuleModel, gluon BlockModel)
+        self.module = self.model.network          # the network itself: the mx.mod.Module or the Gluon block
+        self.context = context if context is not None else self.model.default_context()
         if not isinstance(self.context, Context):
             raise TypeError(f"context must be an mx.Context (mx.cpu(), mx.gpu(0)), got {type(context).__name__}.")
         self.initializer = initializer
@@ -314,46 +480,21 @@ class Trainer:
         outs = []
         with autograd.predict_mode():
             for x in batches:
-                outs.append(_host(self.module(x)).copy())
+                outs.append(_host(self.model.forward(x)).copy())
         return array(np.concatenate(outs, axis=0), self.context)
 
     # ----- preparation -----------------------------------------------------------------------
     def _check_ready_for_predict(self):
-        if not (self.module.binded and self.module.params_initialized):
-            raise TrainerError("the module has no parameters yet: call fit() first, or pass a module with "
-                               "initialized (or loaded) parameters.")
+        if not self.model.ready:
+            raise TrainerError(f"the {self.model.what} has no parameters yet: call fit() first, or pass a "
+                               f"{self.model.what} with initialized (or loaded) parameters.")
 
     def _prepare_module(self, data):
-        """Bind the module for this data, once; check that data of a bound module fits it."""
-        m = self.module
-        shape = data.sample_shape if data is not None else None
-        label_args = [n for n in m.label_names if n in m.symbol.list_arguments()]
-        if label_args:
-            raise TrainerError(f"the module's symbol reads labels {label_args} (a loss head such as SoftmaxOutput); "
-                               "the Trainer computes the loss from the network's outputs. End the network with its "
-                               "last FullyConnected layer and build Module(..., label_names=None).")
-        if len(m.data_names) != 1:
-            raise TrainerError(f"the Trainer feeds one data input, but the module has data_names={m.data_names}.")
-        if not m.binded:
-            if shape is None:
-                raise TrainerError("cannot bind the module: the data does not say its sample shape; bind it "
-                                   "yourself (module.bind(data_shapes=[('data', (batch, ...))])).")
-            bs = self.batch_size if isinstance(data, _Arrays) else (data.batch_size or self.batch_size)
-            try:
-                m.bind(data_shapes=[(m.data_names[0], (bs,) + tuple(shape))], for_training=True)
-            except MXNetError as e:
-                raise TrainerError(f"the data's samples have shape {tuple(shape)} ({_features(shape)} features), "
-                                   f"which does not fit the module: {e}") from None
-        else:
-            bound = tuple(m.data_shapes[0].shape[1:])
-            if shape is not None and tuple(shape) != bound:
-                raise TrainerError(f"the data's samples have shape {tuple(shape)} ({_features(shape)} features), but "
-                                   f"the module was bound for input '{m.data_names[0]}' of shape "
-                                   f"{tuple(m.data_shapes[0].shape)} ({_features(bound)} features per sample). Use "
-                                   "data with that many features, or build and bind the model for this data.")
-            if not m.for_training:
-                raise TrainerError("the module was bound with for_training=False; bind it with for_training=True "
-                                   "(or let the Trainer bind it).")
+        """Fit the model to this data once (bind a Module, infer a block's shapes); check later data fits it."""
+        if data is None:
+            return
+        bs = self.batch_size if isinstance(data, _Arrays) else (data.batch_size or self.batch_size)
+        self.model.bind(data.sample_shape, bs, self.context)
 
     def _prepare(self):
         if self._ready:
@@ -364,27 +505,26 @@ class Trainer:
         self._prepare_module(self.train_data)
         if self.val_data is not None:
             self._prepare_module(self.val_data)
-        m = self.module
+        m = self.model
         if self.seed is not None:
             _random.seed(int(self.seed))
-        if not m.params_initialized or self.initializer is not None:
+        if not m.ready or self.initializer is not None:
             init = self.initializer if self.initializer is not None else _init.Xavier()
             if isinstance(init, (str, dict, list, tuple)):
                 init = _init.create(init)
-            m.init_params(initializer=init, force_init=True)
+            m.initialize(init, self.context)
 
-        # the optimizer: indices as Module numbers them, so .states files fit Module.load_optimizer_states
-        inputs = set(m.data_names) | set(m.label_names)
-        param_names = [n for n in m.symbol.list_arguments() if n not in inputs]
-        trainable = m.trainable_params
-        self._indices = [i for i, n in enumerate(param_names) if n in trainable]
-        self._weights = [trainable[param_names[i]] for i in self._indices]
-        idx2name = {i: param_names[i] for i in self._indices}
+        # the optimizer: indices as the network's own format numbers them (Module.load_optimizer_states,
+        # gluon.Trainer.load_states read the .states files)
+        trainable = m.trainable()
+        self._indices = [i for i, _, _ in trainable]
+        self._weights = [w for _, _, w in trainable]
+        idx2name = {i: n for i, n, _ in trainable}
         opt = self._optimizer_spec
         if isinstance(opt, str):
             params = dict(self.optimizer_params)
             params.setdefault("rescale_grad", 1.0)
-            opt = _opt.create(opt, param_idx2name=idx2name, sym=m.symbol, **params)
+            opt = _opt.create(opt, param_idx2name=idx2name, sym=m.attributes(), **params)
         elif isinstance(opt, _opt.Optimizer):
             if self.optimizer_params:
                 raise TypeError("optimizer_params go with an optimizer name; set them on the Optimizer instance.")
@@ -495,7 +635,7 @@ class Trainer:
     def _fit(self, show):
         train = self.train_data
         nb = train.num_batches(self.batch_size)
-        module, loss_fn, updater = self.module, self.loss_fn, self._updater
+        forward, loss_fn, updater = self.model.forward, self.loss_fn, self._updater
         indices, weights = self._indices, self._weights
         accuracy, extra = self._accuracy, self._extra
         batch_hooks = [cb for cb in self.callbacks if _overrides(cb, "on_batch_end")]
@@ -537,7 +677,7 @@ class Trainer:
                                          "elapsed": elapsed + time.perf_counter() - tic}
                         self._interrupt(b)
                     with record():
-                        out = module(x)
+                        out = forward(x)
                         loss = loss_fn(out, y)
                     loss.backward()
                     updater(indices, [w.grad for w in weights], weights)
@@ -626,11 +766,11 @@ class Trainer:
 
     # ----- evaluation -----------------------------------------------------------------------
     def _evaluate(self, data, extra):
-        module, loss_fn, ctx = self.module, self.loss_fn, self.context
+        forward, loss_fn, ctx = self.model.forward, self.loss_fn, self.context
         loss_sum, correct, seen = 0.0, 0, 0
         with autograd.predict_mode():
             for x, y, y_np in data.batches(self.eval_batch_size, ctx):
-                out = module(x)
+                out = forward(x)
                 loss = loss_fn(out, y)
                 n = len(y_np)
                 loss_sum += float(_host(loss).mean()) * n

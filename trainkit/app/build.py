@@ -41,6 +41,42 @@ def build_symbol(model, classes):
     return mx.sym.FullyConnected(x, num_hidden=int(classes), name=f"fc{len(hidden) + 1}")
 
 
+def build_block(model, classes, features):
+    """The network of `model` as a Gluon block (model=gluon_mlp): a hybridized nn.HybridSequential.
+
+    The layers and parameter names are build_symbol's: Dense fc<i> [-> BatchNorm bn<i>] -> Activation
+    <activation><i> [-> Dropout drop<i>], then Dense fc<N+1> with `classes` units, so parameters are
+    fc1_weight, fc1_bias, ... (BatchNorm: bn<i>_gamma/beta/running_mean/running_var). Input sizes are
+    given (in_units=features), so nothing waits for the first batch.
+    """
+    from trainkit.gluon import nn
+    hidden = [int(h) for h in model.hidden]
+    act = str(model.activation)
+    net = nn.HybridSequential(prefix="")
+    width = int(features)
+    for i, units in enumerate(hidden, 1):
+        net.add(nn.Dense(units, in_units=width, prefix=f"fc{i}_"))
+        if model.batchnorm:  # epsilon as mx.sym.BatchNorm's default, which model=mlp uses
+            net.add(nn.BatchNorm(epsilon=1e-3, in_channels=units, prefix=f"bn{i}_"))
+        net.add(nn.Activation(act, prefix=f"{act}{i}_"))
+        if model.dropout > 0:
+            net.add(nn.Dropout(float(model.dropout), prefix=f"drop{i}_"))
+        width = units
+    net.add(nn.Dense(int(classes), in_units=width, prefix=f"fc{len(hidden) + 1}_"))
+    net.hybridize()
+    return net
+
+
+def build_network(model, classes, features):
+    """``(network, symbol)``: the Symbol of logits (model=mlp, logreg) or the Gluon block (model=gluon_mlp)
+    with the Symbol it traces to; the symbol gives shapes, layer names and attributes either way."""
+    if str(model.name) == "gluon_mlp":
+        block = build_block(model, classes, features)
+        return block, block(mx.sym.var("data"))
+    symbol = build_symbol(model, classes)
+    return symbol, symbol
+
+
 def make_initializer(spec):
     """An mx.init object from init_spec()'s plain `{name, **kwargs}` dict (nested specs included)."""
     spec = dict(spec)
@@ -189,13 +225,30 @@ def resume_source(cfg, out_dir):
     return newest_complete(resume)
 
 
-def _checkpoint_shapes(index, meta):
-    from trainkit.checkpoint import load_params
+def _checkpoint_shapes(index, meta, network):
+    from trainkit.checkpoint import KINDS, load_params
     path = index.parent / meta["files"]["params"]
+    kind, want = meta.get("model", "module"), "module" if isinstance(network, mx.sym.Symbol) else "gluon"
+    if kind != want:
+        raise ConfigError(f"trainer.resume: checkpoint {str(index)!r} holds a {KINDS.get(kind, kind)}, but this "
+                          f"run's model trains a {KINDS[want]}; resume with the model= of that run, or start afresh.")
+    if want == "gluon":  # save_parameters names (0.weight, ...) mapped to the block's parameter names
+        from trainkit.gluon.adapter import load_arrays
+        return str(path), {k: tuple(v.shape) for k, v in load_arrays(network, path).items()}
     arg, aux = load_params(path)
     shapes = {k: tuple(v.shape) for k, v in arg.items()}
     shapes.update({k: tuple(v.shape) for k, v in aux.items()})
     return str(path), shapes
+
+
+def _gluon_load_names(init, block):
+    """Files a Gluon run wrote with save_parameters (best.params, model-NNNN.params) name parameters by
+    position (0.weight); an initializer=load of one reads them under the block's names (fc1_weight)."""
+    structural = {k: p.name for k, p in block._collect_params_with_prefix().items()}
+    if isinstance(init, mx.init.Load):
+        init.param = {structural.get(k, k): v for k, v in init.param.items()}
+    for _, inner in getattr(init, "map", ()):
+        _gluon_load_names(inner, block)
 
 
 # ----- memory ----------------------------------------------------------------------------------------
@@ -237,7 +290,8 @@ def check_memory(shapes, batch_size, eval_batch, n_samples, features, optimizer_
 
 
 class Built:
-    """What build() makes from a config: data, symbol, initializer, shapes (used by dry runs too)."""
+    """What build() makes from a config: data, network (a Symbol or a Gluon block) and its symbol,
+    initializer, shapes (used by dry runs too)."""
 
     def __init__(self, cfg, out_dir=None, resume=None):
         # the checkpoint to continue, found (and checked) before loading anything
@@ -247,7 +301,7 @@ class Built:
         log.info("data %s: train X %s y %s, val X %s y %s, %d classes (%s)", cfg.data.name, self.X.shape,
                  self.y.shape, self.X_val.shape, self.y_val.shape, self.classes, how)
         self.features = int(np.prod(self.X.shape[1:]))
-        self.symbol = build_symbol(cfg.model, self.classes)
+        self.network, self.symbol = build_network(cfg.model, self.classes, self.features)
         self.shapes = _model_shapes(self.symbol, int(cfg.trainer.batch_size), self.features)
         check_memory(self.shapes, int(cfg.trainer.batch_size), max(int(cfg.trainer.batch_size), 256), len(self.X),
                      self.features, str(cfg.optimizer.name))
@@ -257,12 +311,14 @@ class Built:
             raise ConfigError(f"initializer={cfg.initializer.name}: {str(e).splitlines()[0]} Change that "
                               f"initializer.* value (python -m trainkit initializer={cfg.initializer.name} --cfg "
                               "job shows them all).") from None
+        if not isinstance(self.network, mx.sym.Symbol):  # a Gluon block (not imported for Symbol models)
+            _gluon_load_names(self.initializer, self.network)
         loaded = _load_params_shapes(self.initializer)
         if loaded:
             check_saved_params(loaded, self.shapes, self.features, cfg.data, _load_path(cfg.initializer),
                                "initializer.path")
         if self.resume_index is not None:
-            source, saved = _checkpoint_shapes(self.resume_index, self.resume_meta)
+            source, saved = _checkpoint_shapes(self.resume_index, self.resume_meta, self.network)
             check_saved_params(saved, self.shapes, self.features, cfg.data, source, "trainer.resume")
         try:  # the plan of the real initialisation: raises what init_params would, before training
             self.rows = mx.init.describe(self.initializer, self.shapes, self.symbol.attr_dict())
@@ -290,7 +346,10 @@ def build_trainer(cfg, out_dir=None, progress=None, built=None):
     b = built or Built(cfg, out_dir)
     t = cfg.trainer
     ctx = build_context(cfg.device)
-    module = mx.mod.Module(b.symbol, data_names=["data"], label_names=None, context=ctx)
+    if not isinstance(b.network, mx.sym.Symbol):
+        module = b.network  # a Gluon block: the Trainer adapts it (trainkit.gluon.adapter.BlockModel)
+    else:
+        module = mx.mod.Module(b.symbol, data_names=["data"], label_names=None, context=ctx)
     total_updates = int(t.epochs) * math.ceil(len(b.X) / int(t.batch_size))
     opt_name, opt_params = build_optimizer(cfg.optimizer, total_updates)
     has_val = len(b.X_val) > 0

@@ -50,7 +50,7 @@ def _choice(name, *values):
     return Choice(name, [(v, v) for v in values], module=__name__, qualname=name)
 
 
-ModelName = _choice("ModelName", "mlp", "logreg")
+ModelName = _choice("ModelName", "mlp", "logreg", "gluon_mlp")
 Activation = _choice("Activation", "relu", "sigmoid", "tanh", "softrelu")
 RndType = _choice("RndType", "uniform", "gaussian")            # Xavier
 RandType = _choice("RandType", "uniform", "normal")            # Orthogonal (MXNet's spelling)
