@@ -58,7 +58,6 @@ from . import files as _files
 from . import random as _random
 from . import random_state as _random_state
 from . import stop_signals as _stop_signals
-from .base import MXNetError
 from .context import Context
 from .callbacks import (Callback, DivergenceGuard, Diverged, EarlyStopping, RunFiles, _Best,  # noqa: F401
                         _overrides)
@@ -66,6 +65,7 @@ from .checkpoint import CheckpointError, TrainerError, check_out_dir, find_check
 from .checkpoint import _json_line
 from .stop_signals import Interrupted  # noqa: F401 - re-exported
 from .ndarray.ndarray import NDArray, array
+from .trainer_model import Model, ModuleModel, as_model  # noqa: F401 - Model, ModuleModel: re-exported
 from .train_data import _Arrays, _Iter, _as_data, _epoch_order, _host  # noqa: F401 - _epoch_order: tests
 
 __all__ = ["Trainer", "Model", "ModuleModel", "Callback", "EarlyStopping", "DivergenceGuard", "TrainerError",
@@ -73,8 +73,6 @@ __all__ = ["Trainer", "Model", "ModuleModel", "Callback", "EarlyStopping", "Dive
 
 log = logging.getLogger("trainkit")
 
-_PREFIX = _ckpt.PREFIX
-_ckpt_name = _ckpt.name
 
 # ----- losses --------------------------------------------------------------------------------------
 def _softmax_cross_entropy(logits, labels):
@@ -85,167 +83,6 @@ def _softmax_cross_entropy(logits, labels):
 _LOSSES = {"softmax_cross_entropy": _softmax_cross_entropy, "cross_entropy": _softmax_cross_entropy}
 
 _ACCURACY_NAMES = ("accuracy", "acc")
-
-
-# ----- the network, as the Trainer sees it ---------------------------------------------------------
-class Model:
-    """What the Trainer needs of a network; ``ModuleModel`` and ``gluon.adapter.BlockModel`` implement it.
-
-    ``forward(x)`` runs the network on a batch under the caller's autograd mode (it is the bound
-    callable itself, so the loop pays nothing for the indirection). ``kind`` names the checkpoint
-    layout (recorded in trainer-NNNN.json; a resume refuses another kind), ``what`` the network in
-    messages.
-    """
-
-    kind = what = None
-    network = forward = None
-
-    def default_context(self):
-        """Where to compute when the Trainer is given no context."""
-        raise NotImplementedError
-
-    def bind(self, sample_shape, batch_size, ctx):
-        """Get ready for samples of ``sample_shape`` (None: unknown); TrainerError if they do not fit."""
-        raise NotImplementedError
-
-    @property
-    def ready(self):
-        """Whether the parameters exist (initialised or loaded)."""
-        raise NotImplementedError
-
-    def initialize(self, initializer, ctx):
-        """(Re)initialise every parameter with ``initializer`` (an mx.init.Initializer) on ``ctx``."""
-        raise NotImplementedError
-
-    @property
-    def params(self):
-        """Every live parameter array (auxiliary states too): an ordered ``{name: NDArray}``."""
-        raise NotImplementedError
-
-    def trainable(self):
-        """``[(index, name, weight NDArray)]`` for the optimizer: the indices its .states file uses,
-        the names its weight-decay rule reads, the live arrays it updates (``weight.grad`` after backward)."""
-        raise NotImplementedError
-
-    def attributes(self):
-        """A Symbol (or anything with ``attr_dict()``/``list_arguments()``) whose ``__lr_mult__``/
-        ``__wd_mult__`` attributes the optimizer honours, or None."""
-        return None
-
-    def save_params(self, path):
-        """Write the parameters (best.params) in the network's own format."""
-        raise NotImplementedError
-
-    def checkpoint_files(self, number):
-        """``({role: file name}, {file name: bytes})``: the network's files of checkpoint ``number``;
-        role ``params`` is required (the index lists it), others are extra files of that format."""
-        raise NotImplementedError
-
-    def load_checkpoint(self, folder, files):
-        """Set the parameters from the files ``checkpoint_files`` wrote (``files``: role -> name);
-        CheckpointError for a damaged file, TrainerError for one that does not fit this network."""
-        raise NotImplementedError
-
-
-class ModuleModel(Model):
-    """An ``mx.mod.Module`` for the Trainer: bound for the data, initialised with ``init_params``, saved
-    as MXNet's checkpoint (``model-symbol.json`` + ``model-NNNN.params``, ``arg:``/``aux:`` names)."""
-
-    kind, what = "module", "module"
-
-    def __init__(self, module):
-        self.network = self.module = module
-        self.forward = module
-
-    def default_context(self):
-        return self.module._context[0]
-
-    def bind(self, sample_shape, batch_size, ctx):
-        m = self.module
-        label_args = [n for n in m.label_names if n in m.symbol.list_arguments()]
-        if label_args:
-            raise TrainerError(f"the module's symbol reads labels {label_args} (a loss head such as SoftmaxOutput); "
-                               "the Trainer computes the loss from the network's outputs. End the network with its "
-                               "last FullyConnected layer and build Module(..., label_names=None).")
-        if len(m.data_names) != 1:
-            raise TrainerError(f"the Trainer feeds one data input, but the module has data_names={m.data_names}.")
-        shape = sample_shape
-        if not m.binded:
-            if shape is None:
-                raise TrainerError("cannot bind the module: the data does not say its sample shape; bind it "
-                                   "yourself (module.bind(data_shapes=[('data', (batch, ...))])).")
-            try:
-                m.bind(data_shapes=[(m.data_names[0], (batch_size,) + tuple(shape))], for_training=True)
-            except MXNetError as e:
-                raise TrainerError(f"the data's samples have shape {tuple(shape)} ({_features(shape)} features), "
-                                   f"which does not fit the module: {e}") from None
-        else:
-            bound = tuple(m.data_shapes[0].shape[1:])
-            if shape is not None and tuple(shape) != bound:
-                raise TrainerError(f"the data's samples have shape {tuple(shape)} ({_features(shape)} features), but "
-                                   f"the module was bound for input '{m.data_names[0]}' of shape "
-                                   f"{tuple(m.data_shapes[0].shape)} ({_features(bound)} features per sample). Use "
-                                   "data with that many features, or build and bind the model for this data.")
-            if not m.for_training:
-                raise TrainerError("the module was bound with for_training=False; bind it with for_training=True "
-                                   "(or let the Trainer bind it).")
-
-    @property
-    def ready(self):
-        return self.module.binded and self.module.params_initialized
-
-    def initialize(self, initializer, ctx):
-        self.module.init_params(initializer=initializer, force_init=True)
-
-    @property
-    def params(self):
-        return self.module.params
-
-    def trainable(self):
-        m = self.module
-        inputs = set(m.data_names) | set(m.label_names)
-        param_names = [n for n in m.symbol.list_arguments() if n not in inputs]  # Module's numbering
-        live = m.trainable_params
-        return [(i, n, live[n]) for i, n in enumerate(param_names) if n in live]
-
-    def attributes(self):
-        return self.module.symbol
-
-    def save_params(self, path):
-        self.module.save_params(str(path))
-
-    def checkpoint_files(self, number):
-        from . import serialization
-        arg_params, aux_params = self.module.get_params()
-        params = {f"arg:{k}": v.asnumpy() for k, v in arg_params.items()}
-        params.update({f"aux:{k}": v.asnumpy() for k, v in aux_params.items()})
-        names = {"symbol": f"{_PREFIX}-symbol.json", "params": _ckpt_name("params", number)}
-        return names, {names["symbol"]: self.module.symbol.tojson().encode(),
-                       names["params"]: serialization.dumps(params)}
-
-    def load_checkpoint(self, folder, files):
-        path = Path(folder) / files["params"]
-        arg_params, aux_params = _ckpt.load_params(path)
-        _ckpt.check_saved_shapes(self.module, arg_params, aux_params, f"resume checkpoint {str(path)!r}",
-                                 "trainer.resume")
-        self.module.set_params(arg_params, aux_params)
-
-
-def _as_model(network, context=None):
-    """The Model adapter for what the Trainer was given."""
-    from . import module as _module, symbol as _symbol
-    if isinstance(network, Model):
-        return network
-    if isinstance(network, _symbol.Symbol):
-        network = _module.Module(network, data_names=["data"], label_names=None, context=context)
-    if isinstance(network, _module.Module):
-        return ModuleModel(network)
-    from .gluon.block import Block
-    if isinstance(network, Block):
-        from .gluon.adapter import BlockModel
-        return BlockModel(network)
-    raise TypeError(f"Trainer needs an mx.mod.Module, an mx.sym.Symbol or a Gluon block, got "
-                    f"{type(network).__name__}.")
 
 
 # ----- the trainer ---------------------------------------------------------------------------------
@@ -312,7 +149,7 @@ class Trainer:
                  shuffle=True, seed=0, callbacks=(), early_stopping=None, out_dir=None, monitor="val_accuracy",
                  mode="auto", checkpoint_every=0, resume=None, progress=None, log_every=0, context=None,
                  eval_batch_size=None, keep_last=None, config=None, stop_on_divergence=True):
-        self.model = _as_model(module, context)   # the one interface the loop uses (ModuleModel, gluon BlockModel)
+        self.model = as_model(module, context)   # the one interface the loop uses (ModuleModel, gluon BlockModel)
         self.module = self.model.network          # the network itself: the mx.mod.Module or the Gluon block
         self.context = context if context is not None else self.model.default_context()
         if not isinstance(self.context, Context):
@@ -827,10 +664,6 @@ class Trainer:
 
 
 # ----- helpers -------------------------------------------------------------------------------------
-def _features(shape):
-    return int(np.prod(shape)) if shape else 1
-
-
 def _same_folder(path, folder):
     target = Path(os.path.expanduser(str(path)))
     return (target if target.is_dir() else target.parent).resolve() == Path(folder).resolve()

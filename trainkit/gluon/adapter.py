@@ -26,7 +26,7 @@ from ..base import MXNetError
 from ..checkpoint import PREFIX, CheckpointError, TrainerError, name as _ckpt_name
 from ..context import current_context
 from ..ndarray.ndarray import NDArray
-from ..trainer import Model, _features
+from ..trainer_model import Model, _features
 from .block import Block, HybridBlock
 
 __all__ = ["BlockModel", "load_arrays"]
