@@ -49,6 +49,7 @@ class _Runner:
         plan = self.plan
         if monitor is None:
             return plan.run(feed)
+        plan.prepare(feed)
         vals = feed + [None] * (plan.nslots - len(feed))
         for node, (fn, ins, first, n) in zip(plan.step_nodes, plan.steps):
             xs = [vals[i] for i in ins]
@@ -67,6 +68,7 @@ class _Runner:
         """Like ``run`` under recording, but every step reads fresh leaves, so ``backward_segmented`` can
         report each operator's input gradients to the monitor (MXNet's monitor sees backward nodes too)."""
         plan = self.plan
+        plan.prepare(feed)
         vals = feed + [None] * (plan.nslots - len(feed))
         tape = []
         for node, (fn, ins, first, n) in zip(plan.step_nodes, plan.steps):

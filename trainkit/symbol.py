@@ -29,7 +29,8 @@ from .base import MXNetError
 from .attribute import current as _attr_scope
 from .name import NameManager
 from .symbol_json import graph_to_json, parse_graph
-from .symbol_ops import _ALIASES, _OPS, _UNARY, _ShapeError, _attr_str, _literal, _p_shape
+from .symbol_ops import (_ALIASES, _OPS, _UNARY, BACK_INFER, _ShapeError, _attr_str, _literal, _p_shape,
+                         is_partial, merge_shapes)
 
 __all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "from_recorded", "maximum", "minimum", "power",
            "pow", "hypot", "Custom"]
@@ -128,6 +129,11 @@ def _create(op, inputs, params, name=None, attr=None, hint=None):
         if v is None:
             continue
         v = _plain(v)
+        if k in _HIDDEN_KEYS and k not in opdef.params:  # lr_mult=0 on a layer: MXNet's __lr_mult__ attribute,
+            attrs[f"__{k}__"] = str(v)                    # which the parameters it creates inherit
+            continue
+        if isinstance(v, Symbol) and k not in opdef.params and not opdef.input_names(opdef.parse({}, "")):
+            continue  # a Symbol given to a zero-input layer (randn(data=...)): MXNet's compose drops it
         if k not in opdef.params and not (k.startswith("__") and k.endswith("__")):
             raise TypeError(f"mx.sym.{op} got an unexpected argument {k!r}; its parameters are "
                             f"{sorted(opdef.params) or 'none'}.")
@@ -343,8 +349,9 @@ max = _reducer("max")  # noqa: A001
 min = _reducer("min")  # noqa: A001
 
 
-def softmax(data=None, axis=None, temperature=None, name=None, attr=None, **kwargs):
-    return _create("softmax", {"data": data}, dict(axis=axis, temperature=temperature, **kwargs), name, attr)
+def softmax(data=None, length=None, axis=None, temperature=None, name=None, attr=None, **kwargs):
+    return _create("softmax", {"data": data, "length": length}, dict(axis=axis, temperature=temperature, **kwargs),
+                   name, attr)
 
 
 def log_softmax(data=None, axis=None, temperature=None, name=None, attr=None, **kwargs):
@@ -659,26 +666,53 @@ class Symbol:
                 s = n.shape_hint
             if s is not None:
                 shapes[(id(n), 0)] = tuple(s)
+        defaults = {}
         for _ in range(3):  # a later layer can fix a shared variable's shape; a few passes settle it
             changed = False
             for n in topo:
                 if n.op is None:
                     continue
                 ins = [shapes.get((id(src), idx)) for src, idx, _ in n.inputs]
+                partial = any(is_partial(x) for x in ins)
                 try:
                     new_ins, outs = self._infer_node(n, list(ins))
                 except _ShapeError as e:
-                    raise MXNetError(_shape_message(n, ins, str(e))) from None
+                    if not partial:
+                        raise MXNetError(_shape_message(n, ins, str(e))) from None
+                    new_ins, outs = list(ins), [None] * n.num_visible()
+                except Exception:  # noqa: BLE001 - a rule that cannot run on unknown sizes knows nothing yet
+                    if not partial:
+                        raise
+                    new_ins, outs = list(ins), [None] * n.num_visible()
+                if not n.inputs and _open_shape(n):  # shape=() on a zero-input layer: MXNet's unknown shape,
+                    defaults[id(n)] = outs                   # taken from the layers that use it when they know it
+                    outs = [shapes.get((id(n), i)) for i in range(len(outs))]
+                outs = [merge_shapes(shapes.get((id(n), i)), o) or o for i, o in enumerate(outs)]
+                back = BACK_INFER.get(n.op)
+                if back is not None and any(x is None or is_partial(x) for x in new_ins) \
+                        and all(o is not None for o in outs):
+                    new_ins = back(n.params() if n.prim is None else n.pyattrs, list(new_ins), outs)
                 for (src, idx, _), old, new in zip(n.inputs, ins, new_ins):
-                    if old is None and new is not None and src.op is None:
+                    if new is None or old == tuple(new):
+                        continue
+                    if old is None and src.op is None:
                         shapes[(id(src), idx)] = tuple(new)
                         changed = True
+                    elif old is None or is_partial(old):  # unknown sizes learnt from this layer
+                        merged = merge_shapes(old, new)
+                        if merged is not None and merged != old:
+                            shapes[(id(src), idx)] = merged
+                            changed = True
                 for i, o in enumerate(outs):
                     if o is not None and shapes.get((id(n), i)) != tuple(o):
                         shapes[(id(n), i)] = tuple(o)
                         changed = True
             if not changed:
                 break
+        for n in topo:  # a shape=() layer nothing constrains keeps the shape its own rule gives
+            for i, o in enumerate(defaults.get(id(n), ())):
+                if shapes.get((id(n), i)) is None and o is not None:
+                    shapes[(id(n), i)] = tuple(o)
         return shapes
 
     @staticmethod
@@ -1130,6 +1164,42 @@ class _Plan:
         self.positions = {}
         for i, name in enumerate(self.var_names):
             self.positions.setdefault(name, []).append(i)
+        # zero-input layers whose shape attribute has unknown sizes (ones(shape=(-1, -1))) take the shape
+        # inference gives them from their consumers, once the input shapes are known (prepare)
+        self._symbol, self._resolved = symbol, None
+        self._deferred = [k for k, n in enumerate(self.step_nodes)
+                          if not n.inputs and n.opdef() is not None
+                          and (is_partial(_shape_param(n)) or _open_shape(n))]
+
+    def prepare(self, feed):
+        """Resolve the deferred zero-input layers' shapes for the shapes of ``feed`` (cached per shapes)."""
+        if not self._deferred:
+            return
+        key = tuple(None if v is None else tuple(v.shape) for v in feed[:len(self.var_nodes)])
+        if key == self._resolved:
+            return
+        known = {n.name: s for n, s in zip(self.var_nodes, key) if s is not None}
+        shapes = self._symbol._shape_pass(self._symbol._topo(), known)
+        for k in self._deferred:
+            node = self.step_nodes[k]
+            shape = shapes.get((id(node), 0))
+            if _open_shape(node) and (shape is None or is_partial(shape)):
+                continue  # nothing decides it: the layer's own default shape
+            if shape is None or is_partial(shape):
+                raise MXNetError(f"layer '{node.name}' ({node.op}) has shape {_shape_param(node)} with unknown sizes, "
+                                 "and shape inference cannot decide them from the layers that use it; give the "
+                                 "full shape.")
+            params = dict(node.params())
+            if "infer_range" in params:  # arange(infer_range=True): stop follows from the inferred length
+                count = int(np.prod(shape)) // (int(params.get("repeat") or 1) or 1)
+                params["stop"] = float(params["start"]) + count * float(params["step"])
+                params["infer_range"] = False
+            else:
+                params["shape"] = tuple(shape)
+            fn, ins, first, n = self.steps[k]
+            self.steps[k] = ((lambda compute, p: lambda xs: compute(p, xs))(node.opdef().compute, params),
+                             ins, first, n)
+        self._resolved = key
 
     def constants(self, ctx=None):
         """The feed list with recorded constants filled in and the other slots None."""
@@ -1160,11 +1230,33 @@ class _Plan:
         return feed
 
     def run(self, feed):
+        self.prepare(feed)
         vals = feed + [None] * (self.nslots - len(feed))
         for fn, ins, first, n in self.steps:
             outs = fn([vals[i] for i in ins])
             vals[first:first + n] = outs
         return [vals[h] for h in self.heads]
+
+
+def _shape_param(node):
+    """A zero-input layer's ``shape`` attribute as a tuple (None without one)."""
+    if "shape" not in node.attrs:
+        return None
+    try:
+        value = _literal(node.attrs["shape"])
+    except (ValueError, SyntaxError):
+        return None
+    if isinstance(value, numbers.Integral):
+        return (int(value),)
+    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else None
+
+
+def _open_shape(node):
+    """A zero-input layer whose output shape MXNet leaves to inference: ``shape=()`` (samplers, zeros, ...)
+    or ``arange(..., infer_range=True)``; the layers that use it decide it, else its own rule does."""
+    if _shape_param(node) == ():
+        return True
+    return node.op in ("_arange", "arange") and str(node.attrs.get("infer_range", "False")) in ("True", "1", "true")
 
 
 def _compute_fn(node):

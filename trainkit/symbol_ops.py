@@ -6,6 +6,7 @@ Attributes are strings, as MXNet stores them in its JSON files; the parsers turn
 them into Python values for the shape rules and the ``mx.nd`` calls.
 """
 import ast
+import math
 import builtins
 import numbers
 
@@ -83,6 +84,10 @@ def _p_axis(text):
 def _p_opt_float(text):
     value = _literal(text)
     return None if value is None else float(value)
+
+
+def _p_opt_str(text):
+    return None if text in (None, "None", "") else str(text)
 
 
 class _OpDef:
@@ -252,14 +257,75 @@ def _concat_infer(p, s):
     return s, [tuple(out)]
 
 
+def is_partial(shape):
+    """True for a shape with unknown dimensions (MXNet 1.x writes an unknown size as 0)."""
+    return shape is not None and any(int(d) <= 0 for d in shape)
+
+
+def merge_shapes(a, b):
+    """The more complete of two descriptions of one shape (``0`` = unknown); None when they conflict."""
+    if a is None or b is None:
+        return tuple(b if a is None else a) if (a is not None or b is not None) else None
+    if len(a) != len(b):
+        return None
+    out = []
+    for x, y in zip(a, b):
+        x, y = int(x), int(y)
+        if x > 0 and y > 0 and x != y:
+            return None
+        out.append(x if x > 0 else builtins.max(y, 0))
+    return tuple(out)
+
+
+def _reshape_codes(p, src):
+    """Reshape's codes: ``shape``, or the deprecated ``target_shape`` (its one 0 is inferred;
+    ``keep_highest`` keeps the first axis and reshapes the rest)."""
+    if p["shape"] or not p.get("target_shape"):
+        return p["shape"]
+    codes = tuple(-1 if int(c) == 0 else int(c) for c in p["target_shape"])
+    if codes.count(-1) > 1:
+        raise _ShapeError(f"Reshape: target_shape={p['target_shape']} may have one 0 (the size to infer), not more")
+    return ((int(src[0]),) + codes) if p.get("keep_highest") else codes
+
+
 def _reshape_infer(p, s):
     if s[0] is None:
         return s, [None]
     from .ops.shape import _mx_shape
+    codes = _reshape_codes(p, s[0])
+    if is_partial(s[0]):  # unknown input sizes: only the copied (code 0) and given sizes are known
+        return s, [_reshape_partial(tuple(s[0]), codes, p["reverse"])]
     try:
-        return s, [_mx_shape(tuple(s[0]), p["shape"], p["reverse"])]
+        return s, [_mx_shape(tuple(s[0]), codes, p["reverse"])]
     except MXNetError as e:
         raise _ShapeError(str(e)) from None
+
+
+def _reshape_partial(src, codes, reverse):
+    """The output of a reshape of a partly known ``src``: the plain codes (positive sizes, 0 = copy);
+    None when a code needs the sizes (-1 -2 -3 -4) and some are unknown."""
+    codes = tuple(int(c) for c in codes)
+    if not codes or any(c < 0 for c in codes) or len(codes) > len(src) and 0 in codes:
+        return None
+    if reverse:
+        src, codes = src[::-1], codes[::-1]
+    out = tuple(src[i] if c == 0 else c for i, c in enumerate(codes))
+    return out[::-1] if reverse else out
+
+
+def _reshape_back(p, ins, outs):
+    """A partly known reshape input from its known output: the one unknown size follows from the count."""
+    src, out = ins[0], outs[0]
+    if src is None or out is None or is_partial(out) or not is_partial(src):
+        return ins
+    unknown = [i for i, d in enumerate(src) if int(d) <= 0]
+    known = math.prod(int(d) for d in src if int(d) > 0)
+    total = math.prod(out)
+    if len(unknown) != 1 or known == 0 or total % known:
+        return ins
+    filled = list(src)
+    filled[unknown[0]] = total // known
+    return [tuple(filled)] + list(ins[1:])
 
 
 def _elemwise_infer(p, s):
@@ -268,10 +334,40 @@ def _elemwise_infer(p, s):
         s[0] = a = b
     elif b is None and a is not None:
         s[1] = b = a
-    if a is not None and tuple(a) != tuple(b):
-        raise _ShapeError(f"inputs must have the same shape, got lhs {tuple(a)} and rhs {tuple(b)} (use the "
-                          "broadcast_* operators to broadcast)")
+    if a is not None:
+        merged = merge_shapes(a, b)
+        if merged is None:
+            raise _ShapeError(f"inputs must have the same shape, got lhs {tuple(a)} and rhs {tuple(b)} (use the "
+                              "broadcast_* operators to broadcast)")
+        s[0] = s[1] = a = merged
     return s, [a]
+
+
+def _same_back(p, ins, outs):
+    """Elementwise layers: every input has the output's shape."""
+    return [merge_shapes(s, outs[0]) or s for s in ins]
+
+
+def _transpose_back(p, ins, outs):
+    """transpose: the input's sizes are the output's, permuted back."""
+    out = outs[0]
+    if out is None:
+        return ins
+    axes = _literal(p.get("axes")) if isinstance(p.get("axes"), str) else p.get("axes")
+    n = len(out)
+    axes = tuple(range(n))[::-1] if not axes else tuple(int(a) % n for a in axes)
+    src = [0] * n
+    for i, a in enumerate(axes):
+        src[a] = out[i]
+    return [merge_shapes(ins[0], tuple(src)) or ins[0]]
+
+
+# backward shape rules (op name -> fn(params, in_shapes, out_shapes) -> in_shapes): an input's unknown
+# sizes filled from the layer's known output (MXNet's shape inference runs both ways)
+BACK_INFER = {"Reshape": _reshape_back, "reshape": _reshape_back, "transpose": _transpose_back}
+for _op in ("elemwise_add", "elemwise_sub", "elemwise_mul", "elemwise_div", "_Plus", "_Minus", "_Mul", "_Div",
+            "_plus", "_minus", "_mul", "_div", "_power", "_Power"):
+    BACK_INFER[_op] = _same_back
 
 
 # ----- operators ----------------------------------------------------------------------------------
@@ -359,10 +455,23 @@ for _name in ("LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressi
         (lambda fn: lambda p, xs: [getattr(_nd(), fn)(xs[0], xs[1], grad_scale=p["grad_scale"])])(_name)))
 _register(_OpDef("Flatten", "flatten", ["data"], {}, _flatten_infer, lambda p, xs: [_nd().flatten(xs[0])]),
           "flatten")
+def _softmax_length_infer(p, s):
+    """softmax(data, length, use_length=True): ``length`` has the data's shape without ``axis``."""
+    data = s[0]
+    if data is None or len(s) < 2:
+        return s, [data]
+    ax = p["axis"] % len(data)
+    return [data, data[:ax] + data[ax + 1:]], [data]
+
+
 for _name in ("softmax", "log_softmax"):
     _register(_OpDef(
-        _name, _name, ["data"], {"axis": (_p_int, -1), "temperature": (_p_opt_float, None)}, _same_infer,
-        (lambda fn: lambda p, xs: [getattr(_nd(), fn)(xs[0], axis=p["axis"], temperature=p["temperature"])])(_name)))
+        _name, _name, (lambda p: ["data", "length"] if p["use_length"] else ["data"]) if _name == "softmax"
+        else ["data"],
+        {"axis": (_p_int, -1), "temperature": (_p_opt_float, None), "dtype": (_p_opt_str, None),
+         "use_length": (_p_bool, False)}, _softmax_length_infer,
+        (lambda fn: lambda p, xs: [getattr(_nd(), fn)(*xs, axis=p["axis"], temperature=p["temperature"],
+                                                      dtype=p["dtype"], use_length=p["use_length"])])(_name)))
 _UNARY = ("relu", "sigmoid", "tanh", "exp", "log", "sqrt", "square", "abs", "negative", "sin", "cos", "log1p",
           "expm1", "reciprocal", "softsign", "sign", "floor", "ceil", "round")
 # the _UNARY operators, transpose, expand_dims, clip, sum/mean/max/min and broadcast_* come from the table
@@ -376,8 +485,10 @@ _register(_OpDef(
     {"num_args": (_p_int, _REQUIRED), "dim": (_p_int, 1)}, _concat_infer,
     lambda p, xs: [_nd().concat(*xs, dim=p["dim"])]), "concat")
 _register(_OpDef(
-    "Reshape", "reshape", ["data"], {"shape": (_p_shape, ()), "reverse": (_p_bool, False)}, _reshape_infer,
-    lambda p, xs: [_nd().reshape(xs[0], p["shape"], reverse=p["reverse"])]), "reshape")
+    "Reshape", "reshape", ["data"], {"shape": (_p_shape, ()), "reverse": (_p_bool, False),
+                                     "target_shape": (_p_shape, ()), "keep_highest": (_p_bool, False)},
+    _reshape_infer,
+    lambda p, xs: [_nd().reshape(xs[0], _reshape_codes(p, xs[0].shape), reverse=p["reverse"])]), "reshape")
 # array (op) array: the elemwise_* ops need equal shapes, broadcast_* broadcast
 for _name, _hint, _fn in (("elemwise_add", "_plus", "elemwise_add"), ("elemwise_sub", "_minus", "elemwise_sub"),
                           ("elemwise_mul", "_mul", "elemwise_mul"), ("elemwise_div", "_div", "elemwise_div")):

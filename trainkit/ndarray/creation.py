@@ -109,13 +109,21 @@ def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dty
         start, stop = 0, start
     if step == 0:
         raise MXNetError("arange: step must not be 0.")
-    dtype = np.dtype(dtype or np.float32)
-    # MXNet counts the values in double precision, then computes start + i*step in the output type
-    n = max(int(np.ceil((stop - start) / step)), 0)
-    data = (start + np.arange(n, dtype=np.float64) * step).astype(dtype)
+    data = arange_values(start, stop, step, dtype)
     if int(repeat) != 1:
         data = np.repeat(data, int(repeat))
     return _finish(data, ctx, out)
+
+
+def arange_values(start, stop, step, dtype):
+    """MXNet's arange values: the count in double precision, then ``DType(start) + i * DType(step)`` in the
+    output type (integer types truncate start and step first: ``arange(1.3, 456.6, 1.3, dtype=int32)`` is
+    1, 2, ..., 351, as MXNet and numpy give; uint8 wraps)."""
+    dtype = np.dtype(dtype or np.float32)
+    n = max(int(np.ceil((stop - start) / step)), 0)
+    if dtype.kind in "iub":
+        return (int(start) + np.arange(n, dtype=np.int64) * int(step)).astype(dtype)
+    return dtype.type(start) + np.arange(n).astype(dtype) * dtype.type(step)
 
 
 def linspace(start, stop, num, endpoint=True, ctx=None, dtype=None, out=None, **kwargs):

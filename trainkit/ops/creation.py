@@ -41,7 +41,10 @@ def _full(shape=(), value=0.0, ctx=None, dtype="float32", name=None):
 
 @operator((), aliases=("arange",), hint="_arange")
 def _arange(start=0.0, stop=None, step=1.0, repeat=1, infer_range=False, ctx=None, dtype="float32", name=None):
-    data = np.arange(start, stop, step, dtype=np.dtype(dtype or "float32"))
+    from ..ndarray.creation import arange_values
+    if stop is None:
+        start, stop = 0.0, start
+    data = arange_values(float(start), float(stop), float(step), dtype)
     if int(repeat) != 1:
         data = np.repeat(data, int(repeat))
     return _made(data, ctx)

@@ -316,3 +316,34 @@ def clip(data, a_min, a_max, name=None):
 @operator(name="Cast", aliases=("cast",), infer=same_shape)
 def cast(data, dtype, name=None):
     return apply(CAST, data, dtype=np.dtype(dtype))
+
+
+def _is_float(dtype):
+    return np.dtype(dtype).kind == "f"
+
+
+@operator(infer=same_shape)
+def amp_cast(data, dtype, name=None):
+    """AMP's cast: a floating-point ``data`` becomes ``dtype``; integer arrays pass through unchanged."""
+    if not _is_float(data.dtype):
+        return data.copy()
+    return apply(CAST, data, dtype=np.dtype(dtype))
+
+
+def _amp_multicast_outputs(p):
+    return int(p["num_outputs"])
+
+
+@operator(("*data",), num_outputs=_amp_multicast_outputs)
+def amp_multicast(*data, num_outputs, cast_narrow=False, name=None):
+    """AMP's multicast: every floating-point input cast to the widest float type among them
+    (the narrowest with ``cast_narrow``); integer inputs pass through. Returns ``num_outputs`` arrays."""
+    if int(num_outputs) != len(data):
+        raise MXNetError(f"amp_multicast: num_outputs={num_outputs} but {len(data)} inputs were given; "
+                         "they must be equal.")
+    floats = [np.dtype(d.dtype) for d in data if _is_float(d.dtype)]
+    if not floats:
+        return [d.copy() for d in data]
+    pick = builtins.min if cast_narrow else builtins.max
+    target = pick(floats, key=lambda t: t.itemsize)
+    return [apply(CAST, d, dtype=target) if _is_float(d.dtype) else d.copy() for d in data]

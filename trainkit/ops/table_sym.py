@@ -267,6 +267,11 @@ def export_symbols(namespace):
             setattr(subs[sub], short, _random_dispatch(key, sample, short))
         else:
             setattr(subs[sub], short, symbol_function(key, short))
+    if "random" in subs and hasattr(subs["random"], "normal") and not hasattr(subs["random"], "randn"):
+        subs["random"].randn = _randn(subs["random"].normal)
+    if "random" in subs and hasattr(subs["random"], "exponential") \
+            and not getattr(subs["random"].exponential, "takes_scale", False):
+        subs["random"].exponential = _exponential(subs["random"].exponential)
     from .table import SYM_FUNCTIONS, add_fluent_methods
     for key, fn in SYM_FUNCTIONS.items():
         install(namespace, key, fn)
@@ -279,6 +284,32 @@ def export_symbols(namespace):
         if key.startswith("_") and not hasattr(subs["_internal"], key) and not callable(opdef._inputs) \
                 and layer is not None:
             setattr(subs["_internal"], key, layer(opdef.name, list(opdef._inputs)))
+
+
+def _randn(normal):
+    """``mx.sym.random.randn(*shape, loc=0, scale=1, dtype=None)``: ``normal`` with the shape given positionally
+    (``loc``/``scale`` may be Symbols: one draw of ``shape`` per entry, as ``normal`` does)."""
+    def randn(*shape, loc=0, scale=1, dtype=None, **kwargs):
+        if "shape" in kwargs:
+            raise TypeError("mx.sym.random.randn takes the shape positionally, randn(2, 3, loc=..., scale=...), "
+                            "not as shape=.")
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return normal(loc=loc, scale=scale, shape=tuple(int(d) for d in shape), dtype=dtype, **kwargs)
+    randn.__name__ = randn.__qualname__ = "randn"
+    return randn
+
+
+def _exponential(by_rate):
+    """``mx.sym.random.exponential(scale=1, shape=None, dtype=None)``: MXNet's wrapper takes the mean ``scale``
+    and gives the operators the rate ``lam = 1/scale`` (a Symbol ``scale`` becomes ``1/scale``)."""
+    def exponential(scale=1, shape=None, dtype=None, **kwargs):
+        if "lam" in kwargs:
+            raise TypeError("mx.sym.random.exponential takes scale= (the mean), not lam=; lam is 1/scale.")
+        return by_rate(lam=1.0 / scale, shape=shape, dtype=dtype, **kwargs)
+    exponential.__name__ = exponential.__qualname__ = "exponential"
+    exponential.takes_scale = True
+    return exponential
 
 
 def _random_dispatch(scalar_key, sample_key, short):
