@@ -328,13 +328,14 @@ class NDArray:
         self._data[...] = data
 
     def _inplace(self, ufunc, other):
-        self._check_writable()
-        if isinstance(other, NDArray) and other._node is not None and autograd._mode.recording:
-            raise MXNetError(_INPLACE_WHILE_RECORDING)
+        if autograd._mode.recording:  # checked inline: `p -= lr * p.grad` runs for every parameter, every step
+            self._check_writable()
+            if isinstance(other, NDArray) and other._node is not None:
+                raise MXNetError(_INPLACE_WHILE_RECORDING)
         dtype = self._data.dtype
         if isinstance(other, NDArray):
             other = other._data
-        if np.issubdtype(dtype, np.integer):
+        if dtype.kind in "iu":
             other = np.asarray(other).astype(dtype) if not hasattr(other, "__cuda_array_interface__") \
                 else other.astype(dtype)
             result = _INT_FUNCS.get(ufunc, ufunc)(self._data, other)
@@ -449,38 +450,45 @@ from ..ops import elementwise as _ew, nn as _nn, shape as _sh  # noqa: E402
 
 
 def _is_int(x):
-    return isinstance(x._data, np.ndarray) and np.issubdtype(x._data.dtype, np.integer)
+    return x._data.dtype.kind in "iu"  # an attribute test: this runs on every arithmetic dunder
 
 
-def _dunder(op_name, int_fn, reflected=False):
+def _dunder(prims, int_fn, reflected=False):
     """``self (op) other``: integer arrays stay integer as in MXNet (a float scalar is cast to the array's
-    type first, ``/`` truncates); everything else goes through the differentiable operator ``op_name``."""
+    type first, ``/`` truncates); everything else goes straight to the differentiable primitives ``prims``
+    (array op, scalar op, reflected scalar op), as ``nd.add`` and friends do, with no extra call on this
+    hot path."""
+    binary = _ew._binary
+
     def method(self, other):
-        if other is None:
-            return NotImplemented
-        if _is_int(self) and (isinstance(other, numbers.Number) or (isinstance(other, NDArray) and _is_int(other))):
+        if self._data.dtype.kind in "iu" and (isinstance(other, numbers.Number) or
+                                              (isinstance(other, NDArray) and _is_int(other))):
             dtype = self._data.dtype
             b = other._data if isinstance(other, NDArray) else np.asarray(other).astype(dtype)
             a, b = (b, self._data) if reflected else (self._data, b)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 return NDArray(np.asarray(int_fn(a, b)).astype(dtype, copy=False), self._ctx)
-        fn = resolved[0]
-        if fn is None:  # mx.nd is complete only after this module: look the operator up on first use
-            from .. import ndarray as nd
-            fn = resolved[0] = getattr(nd, op_name)
-        return fn(other, self) if reflected else fn(self, other)
-    resolved = [None]
-    method.__name__ = op_name
+        if other is None:
+            return NotImplemented
+        return binary(other, self, *prims) if reflected else binary(self, other, *prims)
     return method
 
 
-NDArray.__add__ = NDArray.__radd__ = _dunder("add", np.add)
-NDArray.__sub__, NDArray.__rsub__ = _dunder("subtract", np.subtract), _dunder("subtract", np.subtract, True)
-NDArray.__mul__ = NDArray.__rmul__ = _dunder("multiply", np.multiply)
-NDArray.__truediv__, NDArray.__rtruediv__ = _dunder("divide", _c_divide), _dunder("divide", _c_divide, True)
+from ..ops import binary as _binary_ops  # noqa: E402
+
+_ADD = (_ew.BROADCAST_ADD, _ew.PLUS_SCALAR)
+_SUB = (_ew.BROADCAST_SUB, _ew.MINUS_SCALAR, _ew.RMINUS_SCALAR)
+_MUL = (_ew.BROADCAST_MUL, _ew.MUL_SCALAR)
+_DIV = (_ew.BROADCAST_DIV, _ew.DIV_SCALAR, _ew.RDIV_SCALAR)
+_MOD = (_binary_ops.BROADCAST_MOD, _binary_ops.MOD_SCALAR, _binary_ops.RMOD_SCALAR)
+_POW = (_ew.BROADCAST_POWER, _ew.POWER_SCALAR, _ew.RPOWER_SCALAR)
+NDArray.__add__ = NDArray.__radd__ = _dunder(_ADD, np.add)
+NDArray.__sub__, NDArray.__rsub__ = _dunder(_SUB, np.subtract), _dunder(_SUB, np.subtract, True)
+NDArray.__mul__ = NDArray.__rmul__ = _dunder(_MUL, np.multiply)
+NDArray.__truediv__, NDArray.__rtruediv__ = _dunder(_DIV, _c_divide), _dunder(_DIV, _c_divide, True)
 NDArray.__div__, NDArray.__rdiv__ = NDArray.__truediv__, NDArray.__rtruediv__
-NDArray.__mod__, NDArray.__rmod__ = _dunder("modulo", _c_mod), _dunder("modulo", _c_mod, True)
-NDArray.__pow__, NDArray.__rpow__ = _dunder("power", np.power), _dunder("power", np.power, True)
+NDArray.__mod__, NDArray.__rmod__ = _dunder(_MOD, _c_mod), _dunder(_MOD, _c_mod, True)
+NDArray.__pow__, NDArray.__rpow__ = _dunder(_POW, np.power), _dunder(_POW, np.power, True)
 NDArray.__matmul__ = _nn.dot
 NDArray.__neg__ = _ew.negative
 NDArray.__abs__ = _ew.abs

@@ -10,7 +10,7 @@ import operator as _py_op
 import numpy as np
 
 from .core import primitive, unbroadcast
-from .table import operator, same_shape
+from .table import operator, same_shape, write_out
 from ..base import MXNetError
 from ..ndarray.ndarray import NDArray, apply, _as_nd
 
@@ -209,8 +209,9 @@ def _broadcast_infer(attrs, in_shapes):
 
 
 def _array_op(prim, aliases=()):
-    def op(lhs, rhs, name=None):
-        return apply(prim, lhs, rhs)
+    def op(lhs, rhs, name=None, out=None):
+        result = apply(prim, lhs, rhs)
+        return result if out is None else write_out(result, out, prim.name)
     op.__name__ = prim.name
     op.__doc__ = f"``{prim.name}`` of two NDArrays (MXNet's operator of that name)."
     broadcasts = prim.name.startswith("broadcast_")
@@ -285,8 +286,10 @@ def relu_grad(g, x):
 
 
 def _unary(prim):
-    def op(data, name=None):
-        return apply(prim, data)
+    # takes out= itself, so the table adds no wrapper: these run on every step, vjps included
+    def op(data, name=None, out=None):
+        result = apply(prim, data)
+        return result if out is None else write_out(result, out, prim.name)
     op.__name__ = prim.name
     op.__doc__ = f"Elementwise ``{prim.name}`` (MXNet's operator of that name)."
     return operator(infer=same_shape)(op)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .core import primitive
-from .table import operator
+from .table import operator, write_out
 from . import elementwise as ew, reduce, shape as sh
 from .. import autograd
 from ..base import MXNetError
@@ -325,9 +325,10 @@ def softmax(data, length=None, axis=-1, temperature=None, dtype=None, use_length
 
 
 @operator()
-def log_softmax(data, axis=-1, temperature=None, dtype=None, use_length=False, name=None):
+def log_softmax(data, axis=-1, temperature=None, dtype=None, use_length=False, name=None, out=None):
     """``log(softmax(data))``, computed stably."""
-    return apply(LOG_SOFTMAX, _softmax_input(data, temperature, dtype, "log_softmax"), axis=axis)
+    result = apply(LOG_SOFTMAX, _softmax_input(data, temperature, dtype, "log_softmax"), axis=axis)
+    return result if out is None else write_out(result, out, "log_softmax")
 
 
 @operator()

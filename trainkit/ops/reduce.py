@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .core import primitive
-from .table import operator
+from .table import operator, write_out
 from ..ndarray.ndarray import apply
 
 
@@ -98,13 +98,15 @@ def reduce_infer(attrs, in_shapes):
 
 
 @operator(aliases=("sum_axis",), infer=reduce_infer)
-def sum(data, axis=None, keepdims=False, exclude=False, name=None):  # noqa: A001 - MXNet's name
-    return apply(SUM, data, axes=_axes(axis, data.ndim, exclude), keepdims=keepdims)
+def sum(data, axis=None, keepdims=False, exclude=False, name=None, out=None):  # noqa: A001 - MXNet's name
+    result = apply(SUM, data, axes=_axes(axis, data.ndim, exclude), keepdims=keepdims)
+    return result if out is None else write_out(result, out, "sum")  # out= here: no table wrapper on a hot op
 
 
 @operator(infer=reduce_infer)
-def mean(data, axis=None, keepdims=False, exclude=False, name=None):
-    return apply(MEAN, data, axes=_axes(axis, data.ndim, exclude), keepdims=keepdims)
+def mean(data, axis=None, keepdims=False, exclude=False, name=None, out=None):
+    result = apply(MEAN, data, axes=_axes(axis, data.ndim, exclude), keepdims=keepdims)
+    return result if out is None else write_out(result, out, "mean")
 
 
 @operator(aliases=("max_axis",), infer=reduce_infer)

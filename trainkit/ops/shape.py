@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .core import primitive, unbroadcast
-from .table import operator
+from .table import operator, write_out
 from ..base import MXNetError
 from ..ndarray.ndarray import NDArray, apply, _index
 
@@ -289,7 +289,7 @@ PICK_GRAD = primitive("_backward_pick", _pick_grad_fwd, lambda gg, out, g, pos, 
 
 
 @operator(("data", "index"))
-def pick(data, index, axis=-1, keepdims=False, mode="clip", name=None):
+def pick(data, index, axis=-1, keepdims=False, mode="clip", name=None, out=None):
     """``data[i, index[i]]`` along ``axis`` (the usual way to read a label's score).
 
     Out-of-range indices are clipped (MXNet's default ``mode='clip'``); the clipped
@@ -299,7 +299,8 @@ def pick(data, index, axis=-1, keepdims=False, mode="clip", name=None):
     raw = index._data if isinstance(index, NDArray) else np.asarray(index)
     pos = raw.astype(np.intp)
     np.minimum(np.maximum(pos, 0, out=pos), data.shape[axis] - 1, out=pos)
-    return apply(PICK, data, NDArray(pos, data._ctx), axis=axis, keepdims=keepdims)
+    result = apply(PICK, data, NDArray(pos, data._ctx), axis=axis, keepdims=keepdims)
+    return result if out is None else write_out(result, out, "pick")
 
 
 ONE_HOT = primitive("one_hot", lambda idx, depth, on_value, off_value, dtype: np.where(

@@ -244,6 +244,10 @@ def add_fluent_methods(cls, lookup):
         if fn is None or hasattr(cls, name):
             continue
 
+        if inspect.isfunction(fn):  # a plain function binds as a method by itself: no extra call per use
+            setattr(cls, name, fn)
+            continue
+
         def method(self, *args, _fn=fn, **kwargs):
             return _fn(self, *args, **kwargs)
         method.__name__ = method.__qualname__ = name
