@@ -205,3 +205,12 @@ def test_check_consistency_runs_every_context_config():
                 {"ctx": mx.cpu(), "data": (2, 4), "type_dict": {"data": np.float32}}]
     gt = mx.test_utils.check_consistency(net, ctx_list)
     assert gt["fc_output"].shape == (2, 3)
+
+
+def test_check_numeric_gradient_takes_none_for_eps_and_rtol_as_mxnet_callers_pass():
+    x = mx.sym.Variable("x")
+    loc = {"x": np.random.default_rng(0).uniform(0.5, 1.5, (3, 4))}
+    mx.test_utils.check_numeric_gradient(mx.sym.exp(x), loc, numeric_eps=None, rtol=None)
+    with pytest.raises(AssertionError):  # a wrong gradient is still caught with those defaults
+        bad = mx.sym.BlockGrad(x) * x  # the true gradient is 2x; BlockGrad makes the backward give x
+        mx.test_utils.check_numeric_gradient(bad, loc, numeric_eps=None, rtol=None)

@@ -328,6 +328,9 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rto
         raise ValueError(f"grad_nodes {unknown} are not in location (which has {sorted(location)}).")
     if atol is None:
         atol = get_atol(None, dtype)
+    # MXNet's signature defaults both to None (then per-dtype values); the differences here run in float64
+    numeric_eps = 1e-3 if numeric_eps is None else numeric_eps
+    rtol = 1e-2 if rtol is None else rtol
 
     ctx = ctx if ctx is not None else default_context()
     with autograd.pause():

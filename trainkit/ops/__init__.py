@@ -7,7 +7,7 @@ that ``mx.nd`` and ``mx.sym`` export.
 from .. import ndarray as _nd  # mx.nd first: it imports elementwise, nn, reduce and shape in the order they need
 from . import elementwise, nn, reduce, shape  # noqa: F401,E402
 from . import unary_math  # noqa: F401,E402
-from . import binary, contrib, creation, indexing, tensor  # noqa: F401,E402
+from . import attention, binary, contrib, creation, indexing, tensor  # noqa: F401,E402
 from . import linalg, losses, norm, optimizer_ops  # noqa: F401,E402
 from . import random_ops, random_pdf  # noqa: F401,E402
 
