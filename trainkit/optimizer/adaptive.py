@@ -6,6 +6,11 @@ import numpy as np
 from .optimizer import Optimizer, register, _check_pair, _write, _clip_on, _scratch, _rescaled_into  # noqa: F401
 from ..ndarray.ndarray import zeros
 
+
+def _zeros_like(weight, count):
+    """``count`` zero arrays of the weight's shape, device and dtype: an optimizer's per-weight state."""
+    return tuple(zeros(weight.shape, weight.context, dtype=weight._data.dtype) for _ in range(count))
+
 # ----- Adam -------------------------------------------------------------------------------------
 @register
 class Adam(Optimizer):
@@ -31,9 +36,7 @@ class Adam(Optimizer):
         self.lazy_update = lazy_update
 
     def create_state(self, index, weight):
-        dtype = weight._data.dtype
-        return (zeros(weight.shape, weight.context, dtype=dtype),   # mean
-                zeros(weight.shape, weight.context, dtype=dtype))   # variance
+        return _zeros_like(weight, 2)   # mean, variance
 
     def update(self, index, weight, grad, state):
         lr, wd = self._begin_update(index, weight, grad)
@@ -241,9 +244,7 @@ class Adamax(Optimizer):
         self.beta2 = beta2
 
     def create_state(self, index, weight):
-        dtype = weight._data.dtype
-        return (zeros(weight.shape, weight.context, dtype=dtype),   # mean
-                zeros(weight.shape, weight.context, dtype=dtype))   # infinity norm
+        return _zeros_like(weight, 2)   # mean, infinity norm
 
     def update(self, index, weight, grad, state):
         lr, wd = self._begin_update(index, weight, grad)
@@ -279,9 +280,7 @@ class Nadam(Optimizer):
         self.m_schedule = 1.
 
     def create_state(self, index, weight):
-        dtype = weight._data.dtype
-        return (zeros(weight.shape, weight.context, dtype=dtype),   # mean
-                zeros(weight.shape, weight.context, dtype=dtype))   # variance
+        return _zeros_like(weight, 2)   # mean, variance
 
     def update(self, index, weight, grad, state):
         lr, wd = self._begin_update(index, weight, grad)
@@ -412,9 +411,7 @@ class LAMB(Optimizer):
         self.aggregate_num = 45
 
     def create_state(self, index, weight):
-        dtype = weight._data.dtype
-        return (zeros(weight.shape, weight.context, dtype=dtype),   # mean
-                zeros(weight.shape, weight.context, dtype=dtype))   # variance
+        return _zeros_like(weight, 2)   # mean, variance
 
     def update(self, index, weight, grad, state):
         if isinstance(index, (list, tuple)):

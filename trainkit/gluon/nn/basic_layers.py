@@ -196,7 +196,19 @@ def _normalize(F, x, axes, eps):
     return F.broadcast_div(centred, F.sqrt(var + eps))
 
 
-class LayerNorm(HybridBlock):
+class _PerChannelNorm(HybridBlock):
+    """What LayerNorm and InstanceNorm share: gamma and beta of one entry per channel of ``axis``."""
+
+    def _infer_param_shapes(self, x, *args):
+        for p in (self.gamma, self.beta):
+            p.shape = (x.shape[self._axis],)
+
+    def __repr__(self):
+        content = ", ".join("=".join([k, v.__repr__()]) for k, v in self._kwargs.items())
+        return f"{self.__class__.__name__}({content}, in_channels={self.gamma.shape[0]})"
+
+
+class LayerNorm(_PerChannelNorm):
     """Normalizes over ``axis`` per sample, then scales by ``gamma`` and shifts by ``beta``."""
 
     def __init__(self, axis=-1, epsilon=1e-5, center=True, scale=True, beta_initializer="zeros",
@@ -221,16 +233,8 @@ class LayerNorm(HybridBlock):
         bshape = tuple(-1 if i == axis else 1 for i in range(ndim))
         return F.broadcast_add(F.broadcast_mul(out, F.reshape(gamma, bshape)), F.reshape(beta, bshape))
 
-    def _infer_param_shapes(self, x, *args):
-        for p in (self.gamma, self.beta):
-            p.shape = (x.shape[self._axis],)
 
-    def __repr__(self):
-        content = ", ".join("=".join([k, v.__repr__()]) for k, v in self._kwargs.items())
-        return f"{self.__class__.__name__}({content}, in_channels={self.gamma.shape[0]})"
-
-
-class InstanceNorm(HybridBlock):
+class InstanceNorm(_PerChannelNorm):
     """Normalizes each sample and channel over the remaining axes (``axis`` is the channel axis)."""
 
     def __init__(self, axis=1, epsilon=1e-5, center=True, scale=False, beta_initializer="zeros",
@@ -253,14 +257,6 @@ class InstanceNorm(HybridBlock):
         out = _normalize(F, x, axes, self._epsilon)
         bshape = tuple(-1 if i == axis else 1 for i in range(ndim))
         return F.broadcast_add(F.broadcast_mul(out, F.reshape(gamma, bshape)), F.reshape(beta, bshape))
-
-    def _infer_param_shapes(self, x, *args):
-        for p in (self.gamma, self.beta):
-            p.shape = (x.shape[self._axis],)
-
-    def __repr__(self):
-        content = ", ".join("=".join([k, v.__repr__()]) for k, v in self._kwargs.items())
-        return f"{self.__class__.__name__}({content}, in_channels={self.gamma.shape[0]})"
 
 
 class GroupNorm(HybridBlock):
