@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import trainkit as mx
 from trainkit import random_streams as rng
 from trainkit.base import MXNetError
+from trainkit.init_structured import _RNN_GATES
 
 init = mx.init
 nd = mx.nd
@@ -461,7 +462,7 @@ def test_fused_rnn_layout_sizes(mode, gates, layers, bidir):
     assert sum(math.prod(s) for _, s in layout) == size
     assert layout[0][1] == (h, n_in)
     if layers > 1:
-        assert dict(layout)[f"l1_i2h{'' if gates == 1 else init._RNN_GATES[mode][0]}_weight"] == (h, b * h)
+        assert dict(layout)[f"l1_i2h{'' if gates == 1 else _RNN_GATES[mode][0]}_weight"] == (h, b * h)
     if bidir:
         assert any(n.startswith("r1_") for n, _ in layout)
     if mode == "gru":

@@ -24,20 +24,17 @@ import warnings
 import numpy as np
 
 from . import autograd
-from .ndarray.ndarray import apply
 from .base import MXNetError
 from .attribute import current as _attr_scope
 from .name import NameManager
+from .symbol_infer import _DTYPE_TO_FLAG, _FLAG_TO_DTYPE, infer_shapes, infer_types, shape_pass  # noqa: F401
 from .symbol_json import graph_to_json, parse_graph
-from .symbol_ops import (_ALIASES, _OPS, _UNARY, BACK_INFER, _ShapeError, _attr_str, _literal, _p_shape,
-                         is_partial, merge_shapes)
+from .symbol_plan import _Plan
+from .symbol_ops import _ALIASES, _OPS, _UNARY, _attr_str
 
 __all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "from_recorded", "maximum", "minimum", "power",
            "pow", "hypot", "Custom"]
 
-_DTYPE_TO_FLAG = {np.dtype(np.float32): 0, np.dtype(np.float64): 1, np.dtype(np.float16): 2,
-                  np.dtype(np.uint8): 3, np.dtype(np.int32): 4, np.dtype(np.int8): 5, np.dtype(np.int64): 6}
-_FLAG_TO_DTYPE = {v: k for k, v in _DTYPE_TO_FLAG.items()}
 
 
 # ----- graph nodes ----------------------------------------------------------------------------------
@@ -625,109 +622,10 @@ class Symbol:
         return fix(arg), fix(out), fix(aux)
 
     def _infer_shape(self, args, kwargs):
-        topo = self._topo()
-        arg_names = self.list_arguments()
-        known = {}
-        if args:
-            if kwargs:
-                raise ValueError("infer_shape takes positional shapes or keyword shapes, not both.")
-            if len(args) > len(arg_names):
-                raise ValueError(f"infer_shape got {len(args)} positional shapes for {len(arg_names)} arguments "
-                                 f"{arg_names}.")
-            known = {n: s for n, s in zip(arg_names, args) if s is not None}
-        else:
-            inputs = set(self.list_inputs())
-            for k, v in kwargs.items():
-                if k not in inputs:
-                    raise MXNetError(f"infer_shape got a shape for {k!r}, which is not an input of this symbol; its "
-                                     f"inputs are {sorted(inputs)}.")
-                if v is not None:
-                    known[k] = v
-        shapes = self._shape_pass(topo, {k: tuple(int(d) for d in v) for k, v in known.items()})
-        aux = self._aux_ids()
-        arg = [shapes.get((id(n), 0)) for n in topo if n.op is None and id(n) not in aux]
-        auxs = [shapes.get((id(n), 0)) for n in topo if n.op is None and id(n) in aux]
-        out = [shapes.get((id(n), i)) for n, i in self._outputs]
-        return arg, out, auxs
+        return infer_shapes(self, args, kwargs)
 
     def _shape_pass(self, topo, known):
-        shapes = {}
-        for n in topo:
-            if n.op is not None:
-                continue
-            s = known.get(n.name)
-            if s is None and "__shape__" in n.attrs:
-                hinted = _p_shape(n.attrs["__shape__"])
-                if hinted and 0 not in hinted:
-                    s = hinted
-            if s is None and n.value is not None:
-                s = tuple(n.value.shape)
-            if s is None and n.shape_hint is not None:
-                s = n.shape_hint
-            if s is not None:
-                shapes[(id(n), 0)] = tuple(s)
-        defaults = {}
-        for _ in range(3):  # a later layer can fix a shared variable's shape; a few passes settle it
-            changed = False
-            for n in topo:
-                if n.op is None:
-                    continue
-                ins = [shapes.get((id(src), idx)) for src, idx, _ in n.inputs]
-                partial = any(is_partial(x) for x in ins)
-                try:
-                    new_ins, outs = self._infer_node(n, list(ins))
-                except _ShapeError as e:
-                    if not partial:
-                        raise MXNetError(_shape_message(n, ins, str(e))) from None
-                    new_ins, outs = list(ins), [None] * n.num_visible()
-                except Exception:  # noqa: BLE001 - a rule that cannot run on unknown sizes knows nothing yet
-                    if not partial:
-                        raise
-                    new_ins, outs = list(ins), [None] * n.num_visible()
-                if not n.inputs and _open_shape(n):  # shape=() on a zero-input layer: MXNet's unknown shape,
-                    defaults[id(n)] = outs                   # taken from the layers that use it when they know it
-                    outs = [shapes.get((id(n), i)) for i in range(len(outs))]
-                outs = [merge_shapes(shapes.get((id(n), i)), o) or o for i, o in enumerate(outs)]
-                back = BACK_INFER.get(n.op)
-                if back is not None and any(x is None or is_partial(x) for x in new_ins) \
-                        and all(o is not None for o in outs):
-                    new_ins = back(n.params() if n.prim is None else n.pyattrs, list(new_ins), outs)
-                for (src, idx, _), old, new in zip(n.inputs, ins, new_ins):
-                    if new is None or old == tuple(new):
-                        continue
-                    if old is None and src.op is None:
-                        shapes[(id(src), idx)] = tuple(new)
-                        changed = True
-                    elif old is None or is_partial(old):  # unknown sizes learnt from this layer
-                        merged = merge_shapes(old, new)
-                        if merged is not None and merged != old:
-                            shapes[(id(src), idx)] = merged
-                            changed = True
-                for i, o in enumerate(outs):
-                    if o is not None and shapes.get((id(n), i)) != tuple(o):
-                        shapes[(id(n), i)] = tuple(o)
-                        changed = True
-            if not changed:
-                break
-        for n in topo:  # a shape=() layer nothing constrains keeps the shape its own rule gives
-            for i, o in enumerate(defaults.get(id(n), ())):
-                if shapes.get((id(n), i)) is None and o is not None:
-                    shapes[(id(n), i)] = tuple(o)
-        return shapes
-
-    @staticmethod
-    def _infer_node(node, ins):
-        if node.prim is not None:
-            if all(s is not None for s in ins) and node.prim.forward is not None:
-                zeros = [np.zeros(s, np.float32) for s in ins]
-                out = node.prim.forward(*zeros, **node.pyattrs)
-                outs = [out] if node.prim.n_out == 1 else list(out)
-                return ins, [o.shape for o in outs]
-            return ins, [None] * node.prim.n_out
-        opdef = node.opdef()
-        if opdef is None:
-            return ins, [None] * node.num_visible()
-        return opdef.infer(node.params(), ins)
+        return shape_pass(self, topo, known)
 
     def infer_type(self, *args, **kwargs):
         """``(arg_types, out_types, aux_types)`` from some input types (positional in argument order, or by name).
@@ -749,69 +647,7 @@ class Symbol:
         return self._infer_type(args, kwargs)
 
     def _infer_type(self, args, kwargs):
-        topo = self._topo()
-        arg_names = self.list_arguments()
-        if args and kwargs:
-            raise ValueError("infer_type takes positional types or keyword types, not both.")
-        given = {n: t for n, t in zip(arg_names, args)} if args else dict(kwargs)
-        types = {}
-        for n in topo:
-            if n.op is not None:
-                continue
-            t = given.get(n.name)
-            if t is None and "__dtype__" in n.attrs:
-                t = _FLAG_TO_DTYPE[int(n.attrs["__dtype__"])]
-            if t is None and n.value is not None:
-                t = n.value.dtype
-            if t is not None:
-                types[(id(n), 0)] = np.dtype(t).type
-        for _ in range(3):  # a later layer can fix a shared variable's type; a few passes settle it
-            changed = False
-            for n in topo:
-                if n.op is None:
-                    continue
-                ins = [types.get((id(src), idx)) for src, idx, _ in n.inputs]
-                known = next((t for t in ins if t is not None), None)
-                if known is not None:  # untyped parameters follow the layer's data
-                    for (src, idx, _), t in zip(n.inputs, ins):
-                        if t is None and src.op is None and src.name not in given:
-                            types[(id(src), idx)] = known
-                            changed = True
-                    ins = [types.get((id(src), idx)) for src, idx, _ in n.inputs]
-                outs = self._infer_node_type(n, ins, known)
-                for i, t in enumerate(outs):
-                    if t is not None and types.get((id(n), i)) != t:
-                        types[(id(n), i)] = t
-                        changed = True
-            if not changed:
-                break
-        aux = self._aux_ids()
-        arg = [types.get((id(n), 0)) for n in topo if n.op is None and id(n) not in aux]
-        auxs = [types.get((id(n), 0)) for n in topo if n.op is None and id(n) in aux]
-        out = [types.get((id(n), i)) for n, i in self._outputs]
-        return arg, out, auxs
-
-    @staticmethod
-    def _infer_node_type(node, ins, known):
-        n = node.num_visible()
-        if node.prim is not None:
-            return [known] * n
-        opdef = node.opdef()
-        p = node.params()
-        if node.op in ("Cast", "cast", "amp_cast") or (opdef is not None and opdef.name in ("Cast", "cast")):
-            return [np.dtype(p.get("dtype") or node.attrs.get("dtype")).type] * n
-        if opdef is not None and hasattr(opdef, "infer_type"):
-            if known is None and ins:
-                return [None] * n
-            try:
-                return [np.dtype(t).type if t is not None else None for t in opdef.infer_type(p, ins)]
-            except (MXNetError, TypeError, ValueError):
-                return [known] * n
-        if not node.inputs and "dtype" in node.attrs:
-            return [np.dtype(p.get("dtype") or node.attrs["dtype"]).type] * n
-        if not node.inputs:
-            return [np.float32] * n
-        return [known] * n
+        return infer_types(self, args, kwargs)
 
     # ----- files -------------------------------------------------------------------------------
     def tojson(self, remove_amp_cast=True):
@@ -1097,23 +933,6 @@ for _name in _FLUENT:
         setattr(Symbol, _name, _fluent(_name))
 
 
-def _shape_message(node, ins, detail):
-    roles = None
-    opdef = node.opdef()
-    if opdef is not None:
-        try:
-            roles = opdef.input_names(node.params())
-        except MXNetError:
-            roles = None
-    parts = []
-    for i, ((src, idx, _), shape) in enumerate(zip(node.inputs, ins)):
-        role = roles[i] if roles and i < len(roles) else f"input{i}"
-        label = src.name if src.op is None else src.output_names()[idx]
-        parts.append(f"{role} '{label}' {tuple(shape) if shape is not None else 'unknown'}")
-    return (f"Shape inconsistent in layer '{node.name}' ({node.op}): {detail}. Its inputs: {', '.join(parts)}. "
-            "Fix the shape passed for the data, or leave parameter shapes out so they are inferred from the data.")
-
-
 def _ctx_of(ctx):
     from .context import Context, current_context
     if ctx is None:
@@ -1123,173 +942,6 @@ def _ctx_of(ctx):
     if not isinstance(ctx, Context):
         raise TypeError(f"ctx must be an mx.Context such as mx.cpu(), got {type(ctx).__name__}.")
     return ctx
-
-
-# ----- running a graph ------------------------------------------------------------------------------
-class _Plan:
-    """A symbol compiled for repeated runs: a flat list of values and the steps that fill it.
-
-    Variables take the first slots, in ``list_inputs`` order; each step calls an
-    operator on some slots and writes its outputs to the next ones. Module builds
-    one per symbol and feeds it every batch.
-    """
-
-    def __init__(self, symbol):
-        topo = symbol._topo()
-        self.var_nodes = [n for n in topo if n.op is None]
-        self.var_names = [n.name for n in self.var_nodes]
-        slot = {(id(n), 0): i for i, n in enumerate(self.var_nodes)}
-        self.steps = []
-        self.step_nodes = []  # the node behind each step (the Executor's monitor names its values)
-        nslots = len(self.var_nodes)
-        for n in topo:
-            if n.op is None:
-                continue
-            ins = [slot.get((id(src), idx)) for src, idx, _ in n.inputs]
-            if any(i is None for i in ins):
-                bad = [src.name for (src, idx, _), i in zip(n.inputs, ins) if i is None]
-                raise MXNetError(f"layer '{n.name}' reads a hidden output of {bad}, which trainkit does not compute.")
-            nvis = n.num_visible()
-            for i in range(nvis):
-                slot[(id(n), i)] = nslots + i
-            self.steps.append((_compute_fn(n), ins, nslots, nvis))
-            self.step_nodes.append(n)
-            nslots += nvis
-        self.nslots = nslots
-        self.heads = []
-        for n, i in symbol._outputs:
-            if (id(n), i) not in slot:
-                raise MXNetError(f"output {i} of '{n.name}' is hidden (MXNet does not expose it either).")
-            self.heads.append(slot[(id(n), i)])
-        self.positions = {}
-        for i, name in enumerate(self.var_names):
-            self.positions.setdefault(name, []).append(i)
-        # zero-input layers whose shape attribute has unknown sizes (ones(shape=(-1, -1))) take the shape
-        # inference gives them from their consumers, once the input shapes are known (prepare)
-        self._symbol, self._resolved = symbol, None
-        self._deferred = [k for k, n in enumerate(self.step_nodes)
-                          if not n.inputs and n.opdef() is not None
-                          and (is_partial(_shape_param(n)) or _open_shape(n))]
-
-    def prepare(self, feed):
-        """Resolve the deferred zero-input layers' shapes for the shapes of ``feed`` (cached per shapes)."""
-        if not self._deferred:
-            return
-        key = tuple(None if v is None else tuple(v.shape) for v in feed[:len(self.var_nodes)])
-        if key == self._resolved:
-            return
-        known = {n.name: s for n, s in zip(self.var_nodes, key) if s is not None}
-        shapes = self._symbol._shape_pass(self._symbol._topo(), known)
-        for k in self._deferred:
-            node = self.step_nodes[k]
-            shape = shapes.get((id(node), 0))
-            if _open_shape(node) and (shape is None or is_partial(shape)):
-                continue  # nothing decides it: the layer's own default shape
-            if shape is None or is_partial(shape):
-                raise MXNetError(f"layer '{node.name}' ({node.op}) has shape {_shape_param(node)} with unknown sizes, "
-                                 "and shape inference cannot decide them from the layers that use it; give the "
-                                 "full shape.")
-            params = dict(node.params())
-            if "infer_range" in params:  # arange(infer_range=True): stop follows from the inferred length
-                count = int(np.prod(shape)) // (int(params.get("repeat") or 1) or 1)
-                params["stop"] = float(params["start"]) + count * float(params["step"])
-                params["infer_range"] = False
-            else:
-                params["shape"] = tuple(shape)
-            fn, ins, first, n = self.steps[k]
-            self.steps[k] = ((lambda compute, p: lambda xs: compute(p, xs))(node.opdef().compute, params),
-                             ins, first, n)
-        self._resolved = key
-
-    def constants(self, ctx=None):
-        """The feed list with recorded constants filled in and the other slots None."""
-        from .ndarray.ndarray import NDArray, array
-        feed = [None] * len(self.var_nodes)
-        for i, n in enumerate(self.var_nodes):
-            if n.value is not None:
-                feed[i] = array(n.value, ctx, n.value.dtype) if ctx is not None else NDArray(n.value)
-        return feed
-
-    def feed(self, arrays, ctx=None):
-        """A feed list from ``{name: array}``; every variable must be given (recorded constants excepted)."""
-        from .ndarray.ndarray import NDArray, array
-        feed = self.constants(ctx)
-        unknown = [k for k in arrays if k not in self.positions]
-        if unknown:
-            raise MXNetError(f"eval got values for {unknown}, which are not inputs of this symbol; its inputs are "
-                             f"{list(self.positions)}.")
-        for name, value in arrays.items():
-            if not isinstance(value, NDArray):
-                value = array(value, ctx)
-            for i in self.positions[name]:
-                feed[i] = value
-        missing = [self.var_names[i] for i, v in enumerate(feed) if v is None]
-        if missing:
-            raise MXNetError(f"eval needs a value for every input; missing {sorted(set(missing))}. Pass them as "
-                             "keyword arguments, e.g. sym.eval(data=mx.nd.ones((2, 3)), ...).")
-        return feed
-
-    def run(self, feed):
-        self.prepare(feed)
-        vals = feed + [None] * (self.nslots - len(feed))
-        for fn, ins, first, n in self.steps:
-            outs = fn([vals[i] for i in ins])
-            vals[first:first + n] = outs
-        return [vals[h] for h in self.heads]
-
-
-def _shape_param(node):
-    """A zero-input layer's ``shape`` attribute as a tuple (None without one)."""
-    if "shape" not in node.attrs:
-        return None
-    try:
-        value = _literal(node.attrs["shape"])
-    except (ValueError, SyntaxError):
-        return None
-    if isinstance(value, numbers.Integral):
-        return (int(value),)
-    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else None
-
-
-def _open_shape(node):
-    """A zero-input layer whose output shape MXNet leaves to inference: ``shape=()`` (samplers, zeros, ...)
-    or ``arange(..., infer_range=True)``; the layers that use it decide it, else its own rule does."""
-    if _shape_param(node) == ():
-        return True
-    return node.op in ("_arange", "arange") and str(node.attrs.get("infer_range", "False")) in ("True", "1", "true")
-
-
-def _compute_fn(node):
-    if node.prim is not None:
-        prim, pyattrs = node.prim, node.pyattrs
-        if prim.forward is None:
-            def unsupported(xs):
-                raise MXNetError(f"node '{node.name}' is the custom autograd.Function {prim.name}; a symbol cannot "
-                                 "replay it (its forward is Python code that was not recorded).")
-            return unsupported
-
-        def replay(xs):
-            out = apply(prim, *xs, **pyattrs)
-            return [out] if prim.n_out == 1 else list(out)
-        return replay
-    opdef = node.opdef()
-    if opdef is None:
-        from .ops.core import REGISTRY
-        prim = REGISTRY.get(node.op)
-        if prim is None:
-            def missing(xs):
-                raise MXNetError(f"operator {node.op!r} (layer '{node.name}') is not supported by trainkit; the "
-                                 f"supported operators are {sorted(_OPS)}.")
-            return missing
-        pyattrs = {k: _literal(v) for k, v in node.attrs.items() if not k.startswith("__")}
-
-        def generic(xs):
-            out = apply(prim, *xs, **pyattrs)
-            return [out] if prim.n_out == 1 else list(out)
-        return generic
-    p = node.params()
-    compute = opdef.compute
-    return lambda xs: compute(p, xs)
 
 
 # ----- loading --------------------------------------------------------------------------------------
@@ -1318,70 +970,7 @@ def load(fname):
         return load_json(f.read())
 
 
-# ----- from a recorded autograd graph -----------------------------------------------------------------
-def _recorded_attr(key, value):
-    if key == "scalar" and isinstance(value, numbers.Number):
-        return str(float(value))
-    return _attr_str(value)
-
-
-def from_recorded(head):
-    """The recorded history of NDArray ``head`` as a Symbol (``autograd.get_symbol``).
-
-    Marked variables become ``var<k>`` (their attach_grad number), recorded ops
-    ``node_<k>``, and unmarked inputs ``null<k>`` variables whose values are
-    captured, so ``eval(var0=...)`` recomputes ``head``.
-    """
-    made = {}
-    keep = []  # holds the keyed objects so their ids stay unique
-
-    def leaf(arr):
-        node = arr._node
-        if isinstance(node, autograd.Variable):
-            key = id(node)
-            if key not in made:
-                made[key] = v = _Node(None, f"var{node.id}")
-                v.shape_hint = tuple(arr.shape)
-                keep.append(node)
-            return made[key]
-        key = id(arr)
-        if key not in made:
-            made[key] = c = _Node(None, f"null{next(autograd._var_ids)}")
-            c.value = arr.asnumpy()
-            keep.append(arr)
-        return made[key]
-
-    def convert(op):
-        """Iterative post-order over OpNodes, so deep graphs do not hit the recursion limit."""
-        stack = [op]
-        while stack:
-            cur = stack[-1]
-            if id(cur) in made:
-                stack.pop()
-                continue
-            if cur.inputs is None:
-                raise MXNetError("get_symbol: part of this graph was freed by an earlier backward; pass "
-                                 "retain_graph=True to backward to keep it.")
-            pending = [x._node for x in cur.inputs
-                       if isinstance(x._node, autograd.OpNode) and id(x._node) not in made]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            inputs = []
-            for x in cur.inputs:
-                src = made[id(x._node)] if isinstance(x._node, autograd.OpNode) else leaf(x)
-                inputs.append((src, x._oidx if isinstance(x._node, autograd.OpNode) else 0, 0))
-            attrs = {k: _recorded_attr(k, v) for k, v in cur.attrs.items() if v is not None}
-            n = _Node(cur.prim.name, f"node_{cur.id}", attrs, inputs)
-            n.prim, n.pyattrs = cur.prim, dict(cur.attrs)
-            made[id(cur)] = n
-            keep.append(cur)
-        return made[id(op)]
-
-    if isinstance(head._node, autograd.OpNode):
-        return Symbol([(convert(head._node), head._oidx)])
-    return Symbol([(leaf(head), 0)])
+from .symbol_recorded import from_recorded  # noqa: E402 - it builds Symbols and _Nodes, defined above
 
 
 # ----- every other operator of the one table (trainkit/ops/table.py), and mx.sym.linalg/random/contrib ----
