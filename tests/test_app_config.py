@@ -41,10 +41,10 @@ def test_the_issue_lists_every_option():
                                  "xavier", "msraprelu", "bilinear", "lstmbias", "fusedrnn",
                                  "mixed", "load"}
     assert options("optimizer") == ["adagrad", "adam", "rmsprop", "sgd"]
-    assert options("data") == ["csv", "digits", "mnist", "npz", "synthetic"]
+    assert options("data") == ["breast_cancer", "csv", "diabetes", "digits", "mnist", "npz", "synthetic"]
     assert options("device") == ["cpu", "gpu"]
     assert options("model") == ["gluon_mlp", "logreg", "mlp"]
-    assert RECIPES == ["gluon_mlp", "logreg", "mlp", "mlp_mixed", "mnist_mlp"]
+    assert RECIPES == ["breast_cancer", "diabetes", "gluon_mlp", "logreg", "mlp", "mlp_mixed", "mnist_mlp"]
 
 
 def test_default_config_is_an_mlp_on_digits():
@@ -53,7 +53,7 @@ def test_default_config_is_an_mlp_on_digits():
             cfg.device.name) == ("mlp", "xavier", "sgd", "digits", "cpu")
     assert cfg.seed == 0 and cfg.dry_run is False
     assert cfg.trainer.progress is None and cfg.trainer.resume is None
-    assert cfg.trainer.early_stopping.monitor == "val_accuracy"
+    assert cfg.trainer.early_stopping.monitor is None  # null: the task's monitor (val_accuracy here)
     assert "hydra" not in cfg and "recipe" not in cfg
 
 

@@ -248,7 +248,7 @@ def test_run_folder_holds_mxnet_checkpoints_and_metrics(blobs, tmp_path):
     mod.bind(data_shapes=[("data", (len(Xv), 6))], for_training=True)
     mod.init_optimizer(optimizer="sgd", optimizer_params={"learning_rate": 0.1, "momentum": 0.9})
     with mx.autograd.predict_mode():
-        np.testing.assert_allclose(mod(nd.array(Xv)).asnumpy(), tr.predict(Xv).asnumpy(), rtol=1e-6)
+        np.testing.assert_allclose(mod(nd.array(Xv)).asnumpy(), tr.predict_logits(Xv).asnumpy(), rtol=1e-6)
     meta = json.loads((tmp_path / "trainer-0003.json").read_text())
     assert meta["epoch"] == 3 and meta["complete"] and meta["history"] == hist and meta["seed"] == 0
     # best.params is MXNet's arg:/aux: format, usable by mx.init.Load

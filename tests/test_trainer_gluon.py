@@ -141,7 +141,7 @@ def test_run_folder_holds_gluon_checkpoints(blobs, tmp_path):
     assert metrics_file(tmp_path) == hist
     meta = json.loads((tmp_path / "trainer-0003.json").read_text())
     assert meta["model"] == "gluon" and meta["files"]["params"] == "model-0003.params"
-    expected = tr.predict(Xv).asnumpy()
+    expected = tr.predict_logits(Xv).asnumpy()
     # save_parameters format: structural names, read by load_parameters
     saved = mx.nd.load(str(tmp_path / "model-0003.params"))
     assert set(saved) == {"0.weight", "0.bias", "1.gamma", "1.beta", "1.running_mean", "1.running_var", "3.weight",

@@ -171,18 +171,36 @@ class DivergenceGuard(Callback):
 
 
 class RunFiles(Callback):
-    """The run folder's files at each epoch's end: metrics.jsonl, best.params when the monitored metric
-    improved, and a checkpoint at the last epoch and every ``checkpoint_every`` epochs (pruned to
-    ``keep_last``). The Trainer adds it, last, when it has an out_dir."""
+    """The run folder's files at each epoch's end: metrics.jsonl and metrics.csv, best.params when the
+    monitored metric improved, a checkpoint at the last epoch and every ``checkpoint_every`` epochs
+    (pruned to ``keep_last``), then report.html (trainkit/report.py). The Trainer adds it, last, when
+    it has an out_dir.
+
+    The report is also rewritten when fit ends or stops on an exception (its heading then says
+    interrupted, diverged or the error), so a stopped run's page says why it stopped."""
+
+    def on_fit_start(self, trainer, **kwargs):
+        if trainer.history:  # a resumed run: the files start with the epochs already trained
+            from . import report
+            report.write_run_files(trainer)
 
     def on_epoch_end(self, trainer, epoch, logs, **kwargs):
-        from . import checkpoint
+        from . import checkpoint, report
         trainer._write_metrics()
         if trainer.improved:
             trainer.model.save_params(trainer.out_dir / "best.params")  # the network's own format
         last = epoch >= trainer.epochs or trainer.stop_training
         if last or (trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0):
             checkpoint.save(trainer, epoch, 0)
+        report.write_run_files(trainer)
+
+    def on_exception(self, trainer, exception, **kwargs):
+        from . import report
+        try:
+            report.write_run_files(trainer, exception, csv_too=False)  # metrics.csv stays = metrics.jsonl
+        except Exception as e:  # a full disk, say: the original exception is what the user must see
+            import logging
+            logging.getLogger("trainkit").warning("report.html was not updated: %s", e)
 
 
 def _overrides(cb, hook):

@@ -21,7 +21,7 @@ import secrets
 import shutil
 from contextlib import contextmanager
 
-__all__ = ["WriteError", "atomic_open", "write_bytes", "write_text", "copy_file", "remove", "clean_stale"]
+__all__ = ["WriteError", "atomic_open", "write_bytes", "write_text", "copy_file", "write_new", "remove", "clean_stale"]
 
 _TMP = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]+$")
 # what earlier trainkit versions left behind (`trainer-0003.json.tmp`, written without a PID)
@@ -153,6 +153,33 @@ def copy_file(src, dst):
     """Copy ``src`` to ``dst``, atomically."""
     with open(src, "rb") as s, atomic_open(dst, "wb") as d:
         shutil.copyfileobj(s, d, 1 << 20)
+
+
+def write_new(path, data):
+    """Write ``data`` (bytes) as a NEW file ``path``, whole or absent; FileExistsError if ``path`` exists,
+    even when another process creates it meanwhile: the temporary is hard-linked to its name, which
+    fails rather than replaces (outputs a user asked for, such as `trainkit predict output=`)."""
+    path = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    with atomic_open(tmp, "wb") as f:
+        f.write(data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        os.unlink(tmp)
+        raise
+    except OSError as e:  # a file system without hard links: the best that is left, a check then a rename
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            os.unlink(tmp)
+            raise WriteError(path, e) from None
+        if os.path.lexists(path):
+            os.unlink(tmp)
+            raise FileExistsError(errno.EEXIST, "File exists", path) from None
+        os.replace(tmp, path)
+    else:
+        os.unlink(tmp)
+    _fsync_dir(folder)
 
 
 def remove(path):

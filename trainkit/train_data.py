@@ -37,7 +37,7 @@ def _labels(y, what):
 class _Arrays:
     """(X, y) held as numpy; batches are copied to the device as they are served."""
 
-    def __init__(self, X, y, what):
+    def __init__(self, X, y, what, labels=None):
         if isinstance(X, NDArray):
             X = X.asnumpy()
         if isinstance(y, NDArray):
@@ -45,13 +45,13 @@ class _Arrays:
         X = np.asarray(X)
         if X.ndim < 2:
             raise TrainerError(f"{what}: features must be an array of shape (N, features...), got shape {X.shape}.")
-        self.y = _labels(y, what)
+        self.y = (labels or _labels)(y, what)  # labels: the task's check (trainkit.tasks), host dtype
         if len(X) != len(self.y):
             raise TrainerError(f"{what}: {len(X)} samples but {len(self.y)} labels; give one label per sample.")
         if len(X) == 0:
             raise TrainerError(f"{what} holds no samples.")
         self.X = np.ascontiguousarray(X, dtype=np.float32)
-        self.yf = self.y.astype(np.float32)  # softmax_cross_entropy reads float labels, as MXNet's
+        self.yf = self.y.astype(np.float32)  # the losses read float labels (softmax_cross_entropy as MXNet's)
         self.n = len(self.X)
         self.sample_shape = self.X.shape[1:]
 
@@ -71,7 +71,8 @@ class _Arrays:
 class _Iter:
     """An ``mx.io.DataIter`` (e.g. NDArrayIter): reset each epoch, padding trimmed."""
 
-    def __init__(self, it, what):
+    def __init__(self, it, what, labels=None):
+        self.labels = labels or _labels
         if not (hasattr(it, "reset") and hasattr(it, "__iter__")):
             raise TrainerError(f"{what} must be (X, y) arrays or an mx.io.DataIter, got {type(it).__name__}.")
         self.it = it
@@ -99,18 +100,19 @@ class _Iter:
             keep = x.shape[0] - (batch.pad or 0)
             if keep < x.shape[0]:
                 x, lab = x[0:keep], lab[0:keep]
-            y = _labels(lab.asnumpy(), "a DataIter batch")
+            y = self.labels(lab.asnumpy(), "a DataIter batch")
             yield x.as_in_context(ctx), array(y.astype(np.float32), ctx), y
 
 
-def _as_data(data, what):
+def _as_data(data, what, labels=None):
+    """``labels(y, what)``: the task's label check (``Task.check_labels``); default class indices."""
     if data is None:
         return None
     if isinstance(data, (_Arrays, _Iter)):
         return data
     if isinstance(data, (tuple, list)) and len(data) == 2:
-        return _Arrays(data[0], data[1], what)
-    return _Iter(data, what)
+        return _Arrays(data[0], data[1], what, labels)
+    return _Iter(data, what, labels)
 
 
 def _epoch_order(seed, epoch, n):

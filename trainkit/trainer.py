@@ -65,6 +65,7 @@ from .checkpoint import CheckpointError, TrainerError, check_out_dir, find_check
 from .checkpoint import _json_line
 from .stop_signals import Interrupted  # noqa: F401 - re-exported
 from .ndarray.ndarray import NDArray, array
+from .tasks import get_task
 from .trainer_model import Model, ModuleModel, as_model  # noqa: F401 - Model, ModuleModel: re-exported
 from .train_data import _Arrays, _Iter, _as_data, _epoch_order, _host  # noqa: F401 - _epoch_order: tests
 
@@ -74,15 +75,7 @@ __all__ = ["Trainer", "Model", "ModuleModel", "Callback", "EarlyStopping", "Dive
 log = logging.getLogger("trainkit")
 
 
-# ----- losses --------------------------------------------------------------------------------------
-def _softmax_cross_entropy(logits, labels):
-    from . import nd
-    return nd.softmax_cross_entropy(logits, labels) / logits.shape[0]
-
-
-_LOSSES = {"softmax_cross_entropy": _softmax_cross_entropy, "cross_entropy": _softmax_cross_entropy}
-
-_ACCURACY_NAMES = ("accuracy", "acc")
+# ----- losses and metrics: trainkit.tasks (classification, binary, regression) ---------------------------
 
 
 # ----- the trainer ---------------------------------------------------------------------------------
@@ -108,10 +101,17 @@ class Trainer:
     train_data, val_data : (X, y) numpy/NDArray pair, or mx.io.DataIter
         Features ``(N, ...)`` and integer labels ``(N,)``. With arrays the epoch order is a pure
         function of (seed, epoch); a DataIter is ``reset()`` each epoch and its padding trimmed.
-    loss : 'softmax_cross_entropy' or callable(logits, labels) -> NDArray
-        A callable must return the batch mean (or per-sample values, which are averaged).
-    metrics : sequence of 'accuracy' and mx.metric names/instances
-        Reported as ``train_<name>``/``val_<name>``; accuracy is computed on numpy in the loop.
+    task : 'classification', 'binary', 'regression' or a trainkit.tasks.Task
+        What the network's outputs mean (trainkit.tasks): K class logits with integer labels 0..K-1, one
+        logit with labels 0/1, or T values with float targets ``(N,)``/``(N, T)``. It picks the default
+        loss, metrics and monitor, and what ``predict`` returns.
+    loss : a name of the task's losses, callable(outputs, labels) -> NDArray, or None
+        None: the task's default (softmax_cross_entropy; sigmoid_binary_cross_entropy; l2). Names:
+        trainkit.tasks (huber's ``rho`` via ``get_task('regression').loss('huber', rho=...)``). A
+        callable must return the batch mean (or per-sample values, which are averaged).
+    metrics : sequence of the task's metric names, mx.metric names or instances, or None
+        None: the task's defaults (accuracy; accuracy, auc; mse, mae, rmse, r2). Reported as
+        ``train_<name>``/``val_<name>`` over every sample of the epoch, computed on the host arrays.
     epochs, batch_size, shuffle, seed
         ``seed`` seeds ``mx.random`` before initialising (and so Dropout) and the epoch order.
     callbacks : list of Callback
@@ -120,7 +120,8 @@ class Trainer:
         Where metrics.jsonl, checkpoints and best.params go; None writes nothing. A folder that
         already holds a run is refused unless it is the one being resumed.
     monitor, mode
-        The metric that picks best.params (``val_*`` falls back to ``train_*`` without val_data).
+        The metric that picks best.params (``val_*`` falls back to ``train_*`` without val_data);
+        None: the task's (val_accuracy; val_auc; val_rmse).
     checkpoint_every : int
         Also checkpoint every N epochs; the last epoch (and Ctrl-C, SIGTERM, SIGUSR1) always checkpoint.
     keep_last : int, optional
@@ -145,10 +146,10 @@ class Trainer:
     """
 
     def __init__(self, module, initializer=None, optimizer="sgd", optimizer_params=None, train_data=None,
-                 val_data=None, loss="softmax_cross_entropy", metrics=("accuracy",), epochs=10, batch_size=32,
-                 shuffle=True, seed=0, callbacks=(), early_stopping=None, out_dir=None, monitor="val_accuracy",
+                 val_data=None, loss=None, metrics=None, epochs=10, batch_size=32,
+                 shuffle=True, seed=0, callbacks=(), early_stopping=None, out_dir=None, monitor=None,
                  mode="auto", checkpoint_every=0, resume=None, progress=None, log_every=0, context=None,
-                 eval_batch_size=None, keep_last=None, config=None, stop_on_divergence=True):
+                 eval_batch_size=None, keep_last=None, config=None, stop_on_divergence=True, task="classification"):
         self.model = as_model(module, context)   # the one interface the loop uses (ModuleModel, gluon BlockModel)
         self.module = self.model.network          # the network itself: the mx.mod.Module or the Gluon block
         self.context = context if context is not None else self.model.default_context()
@@ -157,24 +158,24 @@ class Trainer:
         self.initializer = initializer
         self._optimizer_spec = optimizer
         self.optimizer_params = dict(optimizer_params or {})
-        self.train_data = _as_data(train_data, "train_data")
-        self.val_data = _as_data(val_data, "val_data")
-        if isinstance(loss, str):
-            if loss not in _LOSSES:
-                raise ValueError(f"unknown loss {loss!r}; use one of {', '.join(_LOSSES)} or a callable "
-                                 "loss(logits, labels) returning the batch mean.")
-            loss = _LOSSES[loss]
+        self.task = get_task(task)
+        labels = self.task.check_labels
+        self.train_data = _as_data(train_data, "train_data", lambda y, what: labels(y, what, TrainerError))
+        self.val_data = _as_data(val_data, "val_data", lambda y, what: labels(y, what, TrainerError))
+        if loss is None or isinstance(loss, str):
+            loss = self.task.loss(loss)
+        elif getattr(loss, "loss_name", None) is not None:
+            owner = getattr(loss, "task", self.task.name)
+            if owner != self.task.name:
+                raise ValueError(f"loss {loss.loss_name!r} belongs to task={owner}, but this Trainer has "
+                                 f"task={self.task.name}; use one of its losses ({', '.join(self.task.losses)}).")
         elif callable(loss):
             loss = _batch_mean(loss)
         else:
-            raise TypeError(f"loss must be a name or a callable(logits, labels), got {type(loss).__name__}.")
+            raise TypeError(f"loss must be a name or a callable(outputs, labels), got {type(loss).__name__}.")
         self.loss_fn = loss
-        self._accuracy, self._metric_specs = False, []
-        for m in metrics or ():
-            if isinstance(m, str) and m.lower() in _ACCURACY_NAMES:
-                self._accuracy = True
-            else:
-                self._metric_specs.append(m)
+        self._metric_specs = list(self.task.default_metrics if metrics is None else metrics)
+        self.task.metrics(self._metric_specs)  # unknown names fail here, not after the first epoch
         for name, value, low in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
@@ -194,7 +195,7 @@ class Trainer:
         if out_dir is not None:
             self.callbacks.append(RunFiles())
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.monitor, self.mode = monitor, mode
+        self.monitor, self.mode = (monitor if monitor is not None else self.task.default_monitor), mode
         self.checkpoint_every = int(checkpoint_every or 0)
         if keep_last is not None and (isinstance(keep_last, bool) or int(keep_last) < 1):
             raise ValueError(f"keep_last must be None (keep every checkpoint) or an int >= 1, got {keep_last!r}.")
@@ -291,15 +292,24 @@ class Trainer:
         self._stop_signal = int(signum)
 
     def evaluate(self, data):
-        """``{'loss': ..., 'accuracy': ..., <metric>: ...}`` over ``data`` ((X, y) or a DataIter), in predict mode."""
-        data = _as_data(data, "data")
+        """``{'loss': ..., <metric>: ...}`` (the trainer's metrics, e.g. accuracy) over ``data`` ((X, y) or a
+        DataIter), in predict mode."""
+        data = _as_data(data, "data", lambda y, what: self.task.check_labels(y, what, TrainerError))
         self._prepare_module(data)
         self._check_ready_for_predict()
         extra = self._new_metrics()
         return self._evaluate(data, extra)
 
     def predict(self, X):
-        """The network's outputs (class scores) for ``X`` (array or DataIter), in predict mode, as one NDArray."""
+        """What the network predicts for ``X`` (array or DataIter), in predict mode, as one NDArray:
+        class probabilities ``(N, K)`` (softmax) for task=classification, the probability of class 1
+        ``(N, 1)`` (sigmoid) for binary, the values ``(N, T)`` for regression. ``predict_logits`` gives the
+        raw outputs; ``task.predict(logits)`` names them as columns (class, prob_0, ... / value)."""
+        return array(self.task.transform(self.predict_logits(X).asnumpy()), self.context)
+
+    def predict_logits(self, X):
+        """The network's raw outputs for ``X`` (array or DataIter), in predict mode, as one NDArray: class
+        logits, the binary logit or the regression values, before any softmax or sigmoid."""
         if isinstance(X, (tuple, list)) and len(X) == 2:
             X = X[0]
         if hasattr(X, "reset") and hasattr(X, "__iter__"):
@@ -392,16 +402,13 @@ class Trainer:
         self._ready = True
 
     def _new_metrics(self):
-        from . import metric as _metric
-        out = []
-        for spec in self._metric_specs:
-            out.append(spec if isinstance(spec, _metric.EvalMetric) else _metric.create(spec))
+        out = self.task.metrics(self._metric_specs)
         for m in out:
             m.reset()
         return out
 
     def _metric_names(self):
-        names = ["loss"] + (["accuracy"] if self._accuracy else [])
+        names = ["loss"]
         for m in self._extra:
             name, _ = m.get()
             names += list(name) if isinstance(name, (list, tuple)) else [name]
@@ -474,7 +481,7 @@ class Trainer:
         nb = train.num_batches(self.batch_size)
         forward, loss_fn, updater = self.model.forward, self.loss_fn, self._updater
         indices, weights = self._indices, self._weights
-        accuracy, extra = self._accuracy, self._extra
+        extra = self._extra
         batch_hooks = [cb for cb in self.callbacks if _overrides(cb, "on_batch_end")]
         log_every = self.log_every
         record = autograd.record
@@ -492,7 +499,7 @@ class Trainer:
                 epoch = self.epoch + 1
                 start = self._batches_done
                 if start == 0:
-                    loss_sum, correct, seen, elapsed = 0.0, 0, 0, 0.0
+                    loss_sum, seen, elapsed = 0.0, 0, 0.0
                     for m in extra:
                         m.reset()
                     if isinstance(train, _Iter):
@@ -500,8 +507,7 @@ class Trainer:
                     for cb in self.callbacks:
                         cb.on_epoch_start(self, epoch=epoch)
                 else:  # resuming inside this epoch
-                    loss_sum, correct, seen, elapsed = (self._partial[k] for k in ("loss_sum", "correct", "seen",
-                                                                                   "elapsed"))
+                    loss_sum, seen, elapsed = (self._partial[k] for k in ("loss_sum", "seen", "elapsed"))
                 tic = time.perf_counter()
                 batches = self._epoch_batches(epoch, start)
                 bar = _bar(show, total=nb, initial=start, desc=f"epoch {epoch}", unit="batch", position=1,
@@ -510,7 +516,7 @@ class Trainer:
                 b = start
                 for x, y, y_np in batches:
                     if self._stop_signal:
-                        self._partial = {"loss_sum": loss_sum, "correct": correct, "seen": seen,
+                        self._partial = {"loss_sum": loss_sum, "seen": seen,
                                          "elapsed": elapsed + time.perf_counter() - tic}
                         self._interrupt(b)
                     with record():
@@ -522,26 +528,24 @@ class Trainer:
                     value = float(_host(loss)[0])
                     loss_sum += value * n
                     seen += n
-                    if accuracy:
-                        correct += int((_host(out).argmax(axis=1) == y_np).sum())
-                    for m in extra:
-                        m.update([y], [out])
+                    if extra:  # every metric from the host arrays: one copy of the outputs per batch
+                        out_np = [_host(out)]
+                        for m in extra:
+                            m.update([y_np], out_np)
                     b += 1
                     for cb in batch_hooks:
                         cb.on_batch_end(self, epoch=epoch, batch=b - 1, loss=value)
                     if bar is not None and b - shown >= every:  # throttled: tqdm formats on each call
-                        bar.set_postfix(_running(loss_sum, correct, seen, accuracy), refresh=False)
+                        bar.set_postfix(_running(loss_sum, seen, extra), refresh=False)
                         bar.update(b - shown)
                         shown = b
                     if log_every and b % log_every == 0:
                         log.info("epoch %d batch %d: %s", epoch, b,
-                                 " ".join(f"{k}={v}" for k, v in _running(loss_sum, correct, seen, accuracy).items()))
+                                 " ".join(f"{k}={v}" for k, v in _running(loss_sum, seen, extra).items()))
                 if bar is not None:
                     bar.close()
                 self._batches_done, self._partial = 0, None
                 train_logs = {"loss": loss_sum / max(seen, 1)}
-                if accuracy:
-                    train_logs["accuracy"] = correct / max(seen, 1)
                 for m in extra:
                     train_logs.update(_named(m))
                 logs = {"epoch": epoch}
@@ -552,7 +556,7 @@ class Trainer:
                 logs["time"] = round(elapsed + time.perf_counter() - tic, 6)
                 self._end_epoch(epoch, logs)
                 if epoch_bar is not None:
-                    post = {k: f"{logs[k]:.4f}" for k in ("train_loss", "val_accuracy") if k in logs}
+                    post = {k: f"{logs[k]:.4f}" for k in ("train_loss", self._best.monitor) if k in logs}
                     epoch_bar.set_postfix(post, refresh=False)
                     epoch_bar.update(1)
         finally:
@@ -604,7 +608,7 @@ class Trainer:
     # ----- evaluation -----------------------------------------------------------------------
     def _evaluate(self, data, extra):
         forward, loss_fn, ctx = self.model.forward, self.loss_fn, self.context
-        loss_sum, correct, seen = 0.0, 0, 0
+        loss_sum, seen = 0.0, 0
         with autograd.predict_mode():
             for x, y, y_np in data.batches(self.eval_batch_size, ctx):
                 out = forward(x)
@@ -612,13 +616,10 @@ class Trainer:
                 n = len(y_np)
                 loss_sum += float(_host(loss).mean()) * n
                 seen += n
-                if self._accuracy:
-                    correct += int((_host(out).argmax(axis=1) == y_np).sum())
+                out_np = [_host(out)]
                 for m in extra:
-                    m.update([y], [out])
+                    m.update([y_np], out_np)
         result = {"loss": loss_sum / max(seen, 1)}
-        if self._accuracy:
-            result["accuracy"] = correct / max(seen, 1)
         for m in extra:
             result.update(_named(m))
         return result
@@ -669,10 +670,12 @@ def _same_folder(path, folder):
     return (target if target.is_dir() else target.parent).resolve() == Path(folder).resolve()
 
 
-def _running(loss_sum, correct, seen, accuracy):
+def _running(loss_sum, seen, metrics=()):
+    """The running loss and the first metric (e.g. accuracy), for the progress bar and log_every."""
     out = {"loss": f"{loss_sum / max(seen, 1):.4f}"}
-    if accuracy:
-        out["acc"] = f"{correct / max(seen, 1):.4f}"
+    for m in list(metrics)[:1]:
+        for k, v in _named(m).items():
+            out[k[:3] if k == "accuracy" else k] = f"{v:.4f}"
     return out
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 import trainkit as mx
-from trainkit.app.data import load_dataset, num_classes
-from trainkit.app.schema import ConfigError, SchedulerName, init_spec, to_plain
+from trainkit.app.data import DataError, load_data
+from trainkit.app.schema import ConfigError, SchedulerName, init_spec, task_parts, to_plain
 
 log = logging.getLogger("trainkit")
 
@@ -296,10 +296,21 @@ class Built:
     def __init__(self, cfg, out_dir=None, resume=None):
         # the checkpoint to continue, found (and checked) before loading anything
         self.resume_index, self.resume_meta = resume if resume is not None else resume_source(cfg, out_dir)
-        self.X, self.y, self.X_val, self.y_val = load_dataset(cfg.data)
-        self.classes, how = num_classes(self.y, self.y_val, cfg.model.num_classes)
-        log.info("data %s: train X %s y %s, val X %s y %s, %d classes (%s)", cfg.data.name, self.X.shape,
-                 self.y.shape, self.X_val.shape, self.y_val.shape, self.classes, how)
+        self.task, self.loss, self.metric_names, self.monitor = task_parts(cfg)
+        data = load_data(cfg.data, self.task)
+        self.X, self.y, self.X_val, self.y_val = data.X, data.y, data.X_val, data.y_val
+        self.feature_names, self.standardization = data.feature_names, data.standardization
+        if self.task.name == "classification":
+            from trainkit.app.data import num_classes
+            self.classes, how = num_classes(self.y, self.y_val, cfg.model.num_classes)
+        else:  # the output layer's size: 1 logit (binary), one unit per target (regression)
+            try:
+                self.classes, how = self.task.units_from_labels(self.y, cfg.model.num_classes)
+            except ValueError as e:
+                raise DataError(str(e)) from None
+        log.info("data %s: train X %s y %s, val X %s y %s, %d %s (%s)", cfg.data.name, self.X.shape, self.y.shape,
+                 self.X_val.shape, self.y_val.shape, self.classes,
+                 "classes" if self.task.name == "classification" else "output unit(s)", how)
         self.features = int(np.prod(self.X.shape[1:]))
         self.network, self.symbol = build_network(cfg.model, self.classes, self.features)
         self.shapes = _model_shapes(self.symbol, int(cfg.trainer.batch_size), self.features)
@@ -356,12 +367,13 @@ def build_trainer(cfg, out_dir=None, progress=None, built=None):
     es = t.early_stopping
     callbacks = []
     if es.patience is not None:
-        callbacks.append(EarlyStopping(monitor=str(es.monitor), patience=int(es.patience), mode=str(es.mode),
+        callbacks.append(EarlyStopping(monitor=b.monitor, patience=int(es.patience), mode=str(es.mode),
                                        min_delta=float(es.min_delta)))
-    return Trainer(module, initializer=b.initializer, optimizer=opt_name, optimizer_params=opt_params,
+    return Trainer(module, task=b.task, loss=b.loss, metrics=b.metric_names, initializer=b.initializer,
+                   optimizer=opt_name, optimizer_params=opt_params,
                    train_data=(b.X, b.y), val_data=(b.X_val, b.y_val) if has_val else None,
                    epochs=int(t.epochs), batch_size=int(t.batch_size), shuffle=bool(t.shuffle), seed=int(cfg.seed),
-                   callbacks=callbacks, out_dir=out_dir, monitor=str(es.monitor), mode=str(es.mode),
+                   callbacks=callbacks, out_dir=out_dir, monitor=b.monitor, mode=str(es.mode),
                    checkpoint_every=int(t.checkpoint_every), resume=_resume_arg(b, t.resume), progress=progress,
                    log_every=int(t.log_every), context=ctx, keep_last=t.keep_last, config=to_plain(cfg))
 
@@ -465,6 +477,9 @@ def run(cfg):
     progress = cfg.trainer.progress
     if progress is None:  # only on a terminal, never in a multirun (joblib jobs would share it)
         progress = sys.stderr.isatty() and hc.mode != RunMode.MULTIRUN
+    if built.standardization is not None:  # prediction (python -m trainkit predict) applies the same scaling
+        from trainkit.app.data import save_standardization
+        save_standardization(out_dir, built.standardization)
     trainer = build_trainer(cfg, out_dir=out_dir, progress=progress, built=built)
     log.info("run folder %s", out_dir)
     history = trainer.fit()
@@ -472,4 +487,6 @@ def run(cfg):
     if best and best["value"] is not None:
         log.info("best %s=%.4f at epoch %s; parameters in %s", best["monitor"], best["value"], best["epoch"],
                  out_dir / "best.params")
-    return history[-1].get(str(cfg.trainer.early_stopping.monitor)) if history else None
+    if best and best["value"] is not None:  # sweepers (optuna) optimise the best epoch, not the last one
+        return float(best["value"])
+    return history[-1].get(trainer.monitor) if history else None

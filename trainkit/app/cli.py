@@ -38,6 +38,9 @@ def is_user_error(exc):
 
 def main():
     """The `trainkit` console script and `python -m trainkit`."""
+    if len(sys.argv) > 1 and sys.argv[1] in ("evaluate", "predict"):  # a trained run in use: no Hydra run
+        from trainkit.app import commands
+        raise SystemExit(commands.main(sys.argv[1], sys.argv[2:]))
     from trainkit.app import folders
     _stop_quietly_before_training()
     try:

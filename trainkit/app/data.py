@@ -24,25 +24,137 @@ class DataError(Exception):
     user_error = True  # cli.main prints these as one message, without a traceback
 
 
-def load_dataset(cfg_data):
+def load_dataset(cfg_data, task="classification"):
     """`(X_train, y_train, X_val, y_val)` for a `data` config (DictConfig, dict or dataclass)."""
+    d = load_data(cfg_data, task)
+    return d.X, d.y, d.X_val, d.y_val
+
+
+class Dataset:
+    """What load_data returns: X, y, X_val, y_val, feature_names and standardization (stats or None)."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+# the task each shipped data set is for (None: classification, or any task the labels allow)
+_SOURCE_TASKS = {"diabetes": ("regression",), "breast_cancer": ("binary", "classification")}
+
+
+def load_data(cfg_data, task="classification"):
+    """A Dataset for a `data` config and a task (trainkit.tasks name or Task): float32 features,
+    labels as the task keeps them (int64 classes, 0/1, float32 targets), the feature names, and the
+    standardization statistics when data.standardize=true (from the training part only)."""
+    from trainkit.tasks import get_task
+    task = get_task(task)
     c = _as_dict(cfg_data)
     source = _SOURCES.get(str(c.get("name")))
     if source is None:
         raise DataError(f"data.name={c.get('name')!r} is not a data source; choose one of "
                         f"{', '.join(_SOURCES)} (e.g. data=digits).")
-    X, y, X_val, y_val = source(c)
+    fits = _SOURCE_TASKS.get(str(c["name"]))
+    if fits is not None and task.name not in fits:
+        raise DataError(f"data={c['name']} is a {fits[0]} data set, but task={task.name}; use task={fits[0]} "
+                        f"(or +recipe={c['name']}).")
+    c["_task"] = task.name
+    X, y, X_val, y_val, names = source(c)
     if X_val is None:  # the source has no held-out part of its own: split one off
         train, val = split_indices(len(X), c.get("val_fraction", 0.2), c.get("split_seed", 0))
         X, y, X_val, y_val = X[train], y[train], X[val], y[val]
+    names = list(names) if names is not None else [f"x{j}" for j in range(int(np.prod(X.shape[1:])))]
+    stats = None
     if c.get("standardize"):
-        X, X_val = _standardize(X, X_val)
-    if len(np.unique(y)) < 2:
+        stats = standardization_stats(X.reshape(len(X), -1), names)
+        X, X_val = apply_standardization(X, stats), apply_standardization(X_val, stats)
+    y = task.check_labels(y, f"the training labels ({c['name']})", DataError)
+    y_val = task.check_labels(y_val, f"the validation labels ({c['name']})", DataError)
+    if task.name != "regression" and len(np.unique(y)) < 2:
         raise DataError(f"the training data ({c['name']}) holds only one class "
                         f"({np.unique(y).tolist()}): there is nothing to classify.")
     as_x = lambda a: np.ascontiguousarray(a, dtype=np.float32)
-    as_y = lambda a: np.ascontiguousarray(a, dtype=np.int64)
-    return as_x(X), as_y(y), as_x(X_val), as_y(y_val)
+    return Dataset(X=as_x(X), y=np.ascontiguousarray(y), X_val=as_x(X_val), y_val=np.ascontiguousarray(y_val),
+                   feature_names=names, standardization=stats)
+
+
+# ------------------------------------------------------------------ standardization (recorded in the run)
+
+STANDARDIZATION_FILE = "standardization.json"
+
+
+def standardization_stats(X, names):
+    """``{"features", "mean", "std"}`` of training features X (N, D); constant features get std 1."""
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    std = np.where(std == 0, 1.0, std)  # constant features stay constant instead of dividing by zero
+    return {"features": list(names), "mean": mean.tolist(), "std": std.tolist()}
+
+
+def apply_standardization(X, stats):
+    """``(X - mean) / std`` with recorded statistics (a Dataset's, or load_standardization's)."""
+    if stats is None:
+        return X
+    X = np.asarray(X)
+    mean, std = np.asarray(stats["mean"]), np.asarray(stats["std"])
+    flat = X.reshape(len(X), -1)
+    if flat.shape[1] != len(mean):
+        raise DataError(f"the data has {flat.shape[1]} features, but the standardization was recorded for "
+                        f"{len(mean)} ({', '.join(stats['features'][:5])}...); give data laid out like the training data.")
+    return ((flat - mean) / std).reshape(X.shape)
+
+
+def save_standardization(run_dir, stats):
+    """Write run_dir/standardization.json (trainkit.files: whole or absent)."""
+    import json
+
+    from trainkit import files
+    files.write_text(Path(run_dir) / STANDARDIZATION_FILE, json.dumps(stats, indent=1) + "\n")
+
+
+def load_standardization(run_dir):
+    """The statistics a run recorded (data.standardize=true), or None when it recorded none."""
+    import json
+    path = Path(run_dir) / STANDARDIZATION_FILE
+    if not path.is_file():
+        return None
+    try:
+        stats = json.loads(path.read_text(encoding="utf-8"))
+        assert len(stats["mean"]) == len(stats["std"]) == len(stats["features"])
+        return stats
+    except (ValueError, KeyError, TypeError, AssertionError):
+        raise DataError(f"{path} is damaged (not the JSON a run writes: features, mean, std).") from None
+
+
+def read_features(path, cfg_data, require_label=False, task="classification"):
+    """``(X, y_or_None, feature_names)`` from a CSV or NPZ file laid out like the training data of
+    ``cfg_data``: for data=csv its delimiter, header, features and label keys; for other data a
+    CSV whose columns are the features (a header row, if any, selects them by name) and optionally
+    a last label column, or an npz with arrays x (and y). Not standardized (apply_standardization)."""
+    from trainkit.tasks import get_task
+    task = get_task(task)
+    c = _as_dict(cfg_data)
+    path = Path(os.path.expanduser(str(path)))
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; give a .csv or .npz laid out like the training data.")
+    if path.suffix == ".npz":
+        c2 = {"name": "npz", "path": str(path), "x_key": c.get("x_key", "x"), "y_key": c.get("y_key", "y")}
+        with np.load(path, allow_pickle=False) as a:
+            has_y = c2["y_key"] in a.files
+        if not has_y:
+            if require_label:
+                raise DataError(f"{path} has no label array {c2['y_key']!r}; add it (numpy.savez(path, x=..., y=...)).")
+            with np.load(path, allow_pickle=False) as a:
+                X = np.asarray(a[c2["x_key"]], dtype=np.float64)
+            return X.reshape(len(X), -1).astype(np.float32), None, None
+        X, y, _, _, names = _npz({**c2, "_task": task.name})
+    else:
+        want = dict(c) if c.get("name") == "csv" else {"header": None, "label": -1, "features": None}
+        if c.get("name") in ("diabetes", "breast_cancer", "digits"):  # shipped data: its feature count is known
+            X0 = _SOURCES[c["name"]](c)[0]
+            want["_n_features"] = int(np.prod(X0.shape[1:]))
+        want.update({"name": "csv", "path": str(path), "_task": task.name, "_optional_label": not require_label})
+        X, y, _, _, names = _csv(want)
+    if y is not None:
+        y = task.check_labels(y, f"{path} labels", DataError)
+    return X.astype(np.float32), y, names
 
 
 def split_indices(n, val_fraction, seed):
@@ -91,7 +203,18 @@ def _digits(c):
     from trainkit.datasets import load_digits
 
     X, y = load_digits()
-    return X / 16.0, y, None, None  # pixels count 0..16 "on" dots
+    return X / 16.0, y, None, None, None  # pixels count 0..16 "on" dots
+
+
+def _diabetes(c):
+    from trainkit.datasets import load_diabetes
+    return (*load_diabetes(return_feature_names=True)[:2], None, None, load_diabetes(return_feature_names=True)[2])
+
+
+def _breast_cancer(c):
+    from trainkit.datasets import load_breast_cancer
+    X, y, names = load_breast_cancer(return_feature_names=True)
+    return X, y, None, None, names
 
 
 def _mnist(c):
@@ -99,8 +222,8 @@ def _mnist(c):
     X, y = _mnist_pair(folder, "train")
     if str(c.get("validation", "test")) == "test":
         X_val, y_val = _mnist_pair(folder, "t10k")
-        return X, y, X_val, y_val
-    return X, y, None, None
+        return X, y, X_val, y_val, None
+    return X, y, None, None, None
 
 
 def _csv(c):
@@ -119,8 +242,22 @@ def _csv(c):
         if len(r) != width:
             raise DataError(f"{path}, line {line}: {len(r)} columns where the first data row "
                             f"has {width} (data.delimiter={c.get('delimiter', ',')!r}).")
-    label = _label_column(c.get("label", -1), header, width, path)
-    features = [j for j in range(width) if j != label]
+    header_auto = c.get("header") is None  # read_features on shipped data: a header row if the first is text
+    if header_auto and rows and not all(_is_number(v) for v in rows[0][1]):
+        header = rows.pop(0)[1]
+    labels = c.get("label", -1)
+    labels = list(labels) if isinstance(labels, (list, tuple)) else [labels]
+    chosen = c.get("features")
+    if chosen is not None:
+        features = [_label_column(f, header, width, path, "data.features") for f in chosen]
+        label_cols = [_label_column(v, header, width, path) for v in labels
+                      if not (c.get("_optional_label") and _absent(v, header, width, len(features)))]
+    elif c.get("_n_features") is not None and width == c["_n_features"]:  # read_features: no label column
+        features, label_cols = list(range(width)), []
+    else:
+        label_cols = [_label_column(v, header, width, path) for v in labels]
+        features = [j for j in range(width) if j not in label_cols]
+    label = label_cols[0] if label_cols else None
     X = np.empty((len(rows), len(features)), dtype=np.float64)
     for i, (line, r) in enumerate(rows):
         try:
@@ -129,8 +266,18 @@ def _csv(c):
             bad = next(r[j] for j in features if not _is_number(r[j]))
             hint = " Does it start with a header row? Set data.header=true." if i == 0 else ""
             raise DataError(f"{path}, line {line}: {bad!r} is not a number.{hint}") from None
+    names = [header[j].strip() for j in features] if header else [f"x{j}" for j in features]
+    if not label_cols:
+        return _finite(X, path), None, None, None, names
+    if c.get("_task") == "regression":
+        try:
+            y = np.array([[float(r[j]) for j in label_cols] for _, r in rows])
+        except ValueError:
+            raise DataError(f"{path}: a target in column(s) {label_cols} is not a number; task=regression needs "
+                            f"numeric targets (data.label names the target column).") from None
+        return _finite(X, path), (y[:, 0] if len(label_cols) == 1 else y), None, None, names
     y = _encode_labels([r[label] for _, r in rows], f"{path}, column {label}")
-    return _finite(X, path), y, None, None
+    return _finite(X, path), y, None, None, names
 
 
 def _npz(c):
@@ -165,8 +312,9 @@ def _npz(c):
         raise DataError(f"{path}: features {c.get('x_key', 'x')!r} have dtype {X.dtype} ("
                         f"{'text' if X.dtype.kind in 'US' else 'not numbers'}); save them as a numeric array "
                         f"(e.g. numpy.savez(path, x=features.astype('float32'), y=labels)).")
-    y = _encode_labels(y.reshape(-1), f"{path}, array {c.get('y_key', 'y')!r}")
-    return _finite(X.reshape(len(X), -1).astype(np.float64), path), y, None, None
+    if c.get("_task") != "regression":
+        y = _encode_labels(y.reshape(-1), f"{path}, array {c.get('y_key', 'y')!r}")
+    return _finite(X.reshape(len(X), -1).astype(np.float64), path), y, None, None, None
 
 
 def _synthetic(c):
@@ -179,11 +327,11 @@ def _synthetic(c):
     centers = rng.normal(0.0, c.get("center_std", 1.0), (k, f))
     y = rng.permutation(np.arange(n) % k)  # balanced classes in random order
     X = centers[y] + rng.normal(0.0, c.get("cluster_std", 1.0), (n, f))
-    return X, y, None, None
+    return X, y, None, None, None
 
 
 _SOURCES = {"digits": _digits, "mnist": _mnist, "csv": _csv, "npz": _npz,
-            "synthetic": _synthetic}
+            "synthetic": _synthetic, "diabetes": _diabetes, "breast_cancer": _breast_cancer}
 
 
 # ------------------------------------------------------------------ MNIST's idx format
@@ -275,19 +423,26 @@ def _existing(c, want_dir=False):
     return path
 
 
-def _label_column(label, header, width, path):
+def _absent(label, header, width, n_features):
+    """An optional label column that the file does not have (read_features on unlabelled data)."""
+    if isinstance(label, str) and not label.lstrip("-").isdigit():
+        return header is None or label not in [h.strip() for h in header]
+    return width <= n_features
+
+
+def _label_column(label, header, width, path, key="data.label"):
     if isinstance(label, str) and not label.lstrip("-").isdigit():
         if header is None:
-            raise DataError(f"data.label={label!r} names a column, but data.header=false; set "
-                            f"data.header=true or give the column's index (e.g. data.label=-1).")
+            raise DataError(f"{key}={label!r} names a column, but data.header=false; set "
+                            f"data.header=true or give the column's index (e.g. {key}=-1).")
         names = [h.strip() for h in header]
         if label not in names:
-            raise DataError(f"data.label={label!r} is not a column of {path}; its header has "
+            raise DataError(f"{key}={label!r} is not a column of {path}; its header has "
                             f"{', '.join(names)}.")
         return names.index(label)
     index = int(label)
     if not -width <= index < width:
-        raise DataError(f"data.label={label} is out of range: {path} has {width} columns "
+        raise DataError(f"{key}={label} is out of range: {path} has {width} columns "
                         f"(use 0..{width - 1}, or -1 for the last).")
     return index % width
 
@@ -334,9 +489,3 @@ def _first(e):
     text = str(e).strip()
     return text.splitlines()[0] if text else type(e).__name__
 
-
-def _standardize(X, X_val):
-    """Zero mean, unit variance per feature, with statistics from the training part only."""
-    mean, std = X.mean(axis=0), X.std(axis=0)
-    std[std == 0] = 1.0  # constant features stay constant instead of dividing by zero
-    return (X - mean) / std, (X_val - mean) / std

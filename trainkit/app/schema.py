@@ -252,7 +252,8 @@ class MnistData(DataBase):
 class CsvData(DataBase):
     name: str = "csv"
     path: str = MISSING
-    label: Any = -1  # a column index (negative counts from the end) or, with a header, a name
+    label: Any = -1  # a column index (negative counts from the end) or, with a header, a name; a list for several targets
+    features: Optional[List[Any]] = None  # feature columns (names with a header, or indices); null = all but the label
     header: bool = False
     delimiter: str = ","
     standardize: bool = False
@@ -279,7 +280,37 @@ class SyntheticData(DataBase):
     standardize: bool = False
 
 
-DATASETS = {c.name: c for c in (DigitsData, MnistData, CsvData, NpzData, SyntheticData)}
+@dataclass
+class DiabetesData(DataBase):
+    name: str = "diabetes"
+    standardize: bool = False
+
+
+@dataclass
+class BreastCancerData(DataBase):
+    name: str = "breast_cancer"
+    standardize: bool = False
+
+
+DATASETS = {c.name: c for c in (DigitsData, MnistData, CsvData, NpzData, SyntheticData, DiabetesData,
+                                BreastCancerData)}
+
+
+# ------------------------------------------------------------------ task and loss (trainkit.tasks)
+
+TaskName = _choice("TaskName", "classification", "binary", "regression")
+
+
+@dataclass
+class TaskConf:
+    name: TaskName = TaskName.classification
+    metrics: Optional[List[str]] = None  # null = the task's defaults (trainkit.tasks)
+
+
+@dataclass
+class LossConf:
+    name: Optional[str] = None  # null = the task's default loss
+    rho: Optional[float] = None  # huber only: width of the quadratic part (null = 1.0)
 
 
 # ------------------------------------------------------------------ model, device, trainer
@@ -302,7 +333,7 @@ class DeviceConf:
 
 @dataclass
 class EarlyStoppingConf:
-    monitor: Monitor = Monitor.val_accuracy
+    monitor: Optional[str] = None  # null = the task's (val_accuracy, val_auc, val_rmse)
     patience: Optional[int] = None
     mode: MonitorMode = MonitorMode.auto
     min_delta: float = 0.0
@@ -331,6 +362,8 @@ class TrainKitConf:
     data: Any = MISSING         # typed per option (schema/data/<name>)
     device: DeviceConf = field(default_factory=DeviceConf)
     trainer: TrainerConf = field(default_factory=TrainerConf)
+    task: TaskConf = field(default_factory=TaskConf)
+    loss: LossConf = field(default_factory=LossConf)
 
 
 def register_configs():
@@ -365,6 +398,7 @@ def validate(cfg):
     _check_ranges(cfg)
     _check_model(cfg)
     _check_early_stopping(cfg)
+    _check_task(cfg)
     _check_resume(cfg)
     if cfg.device.name == DeviceName.gpu:
         check_gpu(cfg.device.id)
@@ -567,9 +601,32 @@ def _check_model(cfg):
 def _check_early_stopping(cfg):
     es = cfg.trainer.early_stopping
     held_out = cfg.data.val_fraction > 0 or cfg.data.get("validation") == MnistValidation.test
-    if es.patience is not None and str(es.monitor).startswith("val_") and not held_out:
+    if es.patience is not None and str(es.monitor or "val_").startswith("val_") and not held_out:  # null: the task's val_*
         _fail(f"trainer.early_stopping.monitor={es.monitor} needs a validation set, but "
               f"data.val_fraction=0. Set data.val_fraction (e.g. 0.2) or monitor train_loss.")
+
+
+def task_parts(cfg):
+    """``(task, loss, metric names, monitor)`` of a config, checked: what the Trainer is built with."""
+    from trainkit.tasks import get_task
+    task = get_task(str(cfg.task.name))
+    kw = {} if cfg.loss.rho is None else {"rho": float(cfg.loss.rho)}
+    try:
+        loss = task.loss(cfg.loss.name, **kw)
+        metrics = task.metrics(None if cfg.task.metrics is None else list(cfg.task.metrics))
+    except ValueError as e:
+        _fail(f"task={task.name}: {e} Set loss=NAME (conf/loss) or task.metrics=[...] accordingly.")
+    names = ["loss"] + [m.get()[0] for m in metrics]
+    monitor = str(cfg.trainer.early_stopping.monitor or task.default_monitor)
+    keys = [f"{p}_{n}" for p in ("train", "val") for n in names]
+    if monitor not in keys:
+        _fail(f"trainer.early_stopping.monitor={monitor} is not a metric of task={task.name}; choose one of "
+              f"{', '.join(keys)} (or null for the task's default, {task.default_monitor}).")
+    return task, loss, [m.get()[0] for m in metrics], monitor
+
+
+def _check_task(cfg):
+    task_parts(cfg)
 
 
 def _check_resume(cfg):
