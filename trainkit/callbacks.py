@@ -179,10 +179,18 @@ class RunFiles(Callback):
     The report is also rewritten when fit ends or stops on an exception (its heading then says
     interrupted, diverged or the error), so a stopped run's page says why it stopped."""
 
+    _param_rows = None
+
+    def _params(self, trainer):
+        if self._param_rows is None:
+            from . import report
+            self._param_rows = report.param_rows(trainer)
+        return self._param_rows
+
     def on_fit_start(self, trainer, **kwargs):
         if trainer.history:  # a resumed run: the files start with the epochs already trained
             from . import report
-            report.write_run_files(trainer)
+            report.write_run_files(trainer, self._params(trainer))
 
     def on_epoch_end(self, trainer, epoch, logs, **kwargs):
         from . import checkpoint, report
@@ -192,12 +200,13 @@ class RunFiles(Callback):
         last = epoch >= trainer.epochs or trainer.stop_training
         if last or (trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0):
             checkpoint.save(trainer, epoch, 0)
-        report.write_run_files(trainer)
+        report.write_run_files(trainer, self._params(trainer))
 
     def on_exception(self, trainer, exception, **kwargs):
         from . import report
         try:
-            report.write_run_files(trainer, exception, csv_too=False)  # metrics.csv stays = metrics.jsonl
+            # metrics.csv stays as metrics.jsonl is: only the page says how the run stopped
+            report.write_run_files(trainer, self._params(trainer), exception, csv_too=False)
         except Exception as e:  # a full disk, say: the original exception is what the user must see
             import logging
             logging.getLogger("trainkit").warning("report.html was not updated: %s", e)

@@ -27,7 +27,7 @@ from . import files as _files
 from .report_html import color, esc, finite, legend, line_chart, num, page, table
 
 __all__ = ["metrics_csv", "metric_keys", "chart_groups", "run_report", "param_rows", "write_run_files",
-           "run_status", "sweep_report", "config_text"]
+           "run_status", "config_text"]
 
 _SPLITS = ("train_", "val_", "test_")
 _NOT_METRICS = ("epoch", "non_finite")
@@ -242,55 +242,13 @@ def run_report(history, title, status=(True, ""), best=None, params=(), config=N
     return page(title, "\n".join(parts))
 
 
-def write_run_files(trainer, exception=None, csv_too=True):
-    """metrics.csv (with ``csv_too``) and report.html in ``trainer.out_dir``, each whole."""
+def write_run_files(trainer, params, exception=None, csv_too=True):
+    """metrics.csv (with ``csv_too``) and report.html in ``trainer.out_dir``, each whole; ``params`` is
+    ``param_rows(trainer)`` (the caller keeps it: shapes and initializers do not change during a fit)."""
     out = Path(trainer.out_dir)
     if csv_too:
         # rewritten every epoch like metrics.jsonl: atomic, not fsync'ed (a resume rewrites it)
         _files.write_text(out / "metrics.csv", metrics_csv(trainer.history), durable=False)
-    params = getattr(trainer, "_report_params", None)
-    if params is None:
-        params = param_rows(trainer)
-        trainer._report_params = params  # shapes and initializers do not change during a fit
     html_text = run_report(trainer.history, f"trainkit run {out.name}", run_status(trainer, exception),
                            trainer.best, params, trainer.config, folder=str(out))
     _files.write_text(out / "report.html", html_text, durable=False)
-
-
-# ----- the sweep page --------------------------------------------------------------------------------
-def sweep_report(rows, histories, title, varied):
-    """sweep.html: the jobs' table (``rows`` as app/sweep.py's collect gives them), failed jobs with
-    their message, and every metric's curves with one line per job (``histories``: job -> records).
-    ``varied(row)`` is the text naming a job by what it changed."""
-    ok_rows = [r for r in rows if r["status"].startswith("ok") or r["status"] == "stopped early"]
-    bad = [r for r in rows if r not in ok_rows]
-    header = ["job", "status", "overrides", "epochs", "monitor", "final", "best", "best epoch"]
-    body = []
-    for r in rows:
-        b = r.get("best") or {}
-        body.append([r["job"], r["status"], varied(r), r.get("epoch", ""), b.get("metric", ""),
-                     num(r.get("final")), num(b.get("value")), b.get("epoch", "")])
-    parts = [f"<h1>{esc(title)}</h1>",
-             f'<p class="sub">{len(rows)} jobs: {len(ok_rows)} finished'
-             + (f', <span class="status-bad">{len(bad)} did not</span>' if bad else "") + "</p>",
-             "<h2>Jobs</h2>", table(header, body, numeric=(3, 5, 6, 7), cls="jobs")]
-    if bad:
-        parts += ["<h2>Jobs that did not finish</h2>",
-                  table(["job", "status", "overrides", "message"],
-                        [[r["job"], r["status"], varied(r), r.get("error") or "(no message)"] for r in bad])]
-    keys = {}
-    for h in histories.values():
-        for k in metric_keys(h):
-            if k not in _NOT_METRICS and _numeric(h, k):
-                keys.setdefault(k, None)
-    boxes = []
-    jobs = [r for r in rows if histories.get(r["job"])]
-    for k in keys:
-        series = [(f"job {r['job']}: {varied(r)}", [(rec.get("epoch", n + 1), rec.get(k))
-                                                    for n, rec in enumerate(histories[r["job"]])], color(i), False)
-                  for i, r in enumerate(jobs)]
-        boxes.append(f'<div class="chart-box">{line_chart(k, series)}'
-                     f'{legend([(s[0], s[2], s[3]) for s in series])}</div>')
-    parts += ["<h2>Curves (one line per job)</h2>",
-              f'<div class="charts">{"".join(boxes)}</div>' if boxes else "<p>No job wrote metrics.</p>"]
-    return page(title, "\n".join(parts))

@@ -18,20 +18,9 @@ def _host(x):
 
 
 def _labels(y, what):
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise TrainerError(f"{what}: labels must be one class index per sample, shape (N,), got shape {y.shape}.")
-    if y.dtype.kind == "f":
-        if not np.all(np.isfinite(y) & (y == np.round(y))):
-            raise TrainerError(f"{what}: labels must be whole class indices 0, 1, 2, ...; found a non-integer.")
-    elif y.dtype.kind not in "iu":
-        raise TrainerError(f"{what}: labels must be numbers (class indices), got dtype {y.dtype}.")
-    y = y.astype(np.int64)
-    if len(y) and y.min() < 0:
-        raise TrainerError(f"{what}: label {y.min()} is negative; class indices start at 0.")
-    return y
+    """The default label check: class indices (the classification task's own check)."""
+    from .tasks import _class_labels
+    return _class_labels(y, what, TrainerError)
 
 
 class _Arrays:

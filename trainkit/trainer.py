@@ -159,9 +159,8 @@ class Trainer:
         self._optimizer_spec = optimizer
         self.optimizer_params = dict(optimizer_params or {})
         self.task = get_task(task)
-        labels = self.task.check_labels
-        self.train_data = _as_data(train_data, "train_data", lambda y, what: labels(y, what, TrainerError))
-        self.val_data = _as_data(val_data, "val_data", lambda y, what: labels(y, what, TrainerError))
+        self.train_data = _as_data(train_data, "train_data", self._check_labels)
+        self.val_data = _as_data(val_data, "val_data", self._check_labels)
         if loss is None or isinstance(loss, str):
             loss = self.task.loss(loss)
         elif getattr(loss, "loss_name", None) is not None:
@@ -294,7 +293,7 @@ class Trainer:
     def evaluate(self, data):
         """``{'loss': ..., <metric>: ...}`` (the trainer's metrics, e.g. accuracy) over ``data`` ((X, y) or a
         DataIter), in predict mode."""
-        data = _as_data(data, "data", lambda y, what: self.task.check_labels(y, what, TrainerError))
+        data = _as_data(data, "data", self._check_labels)
         self._prepare_module(data)
         self._check_ready_for_predict()
         extra = self._new_metrics()
@@ -331,6 +330,10 @@ class Trainer:
         return array(np.concatenate(outs, axis=0), self.context)
 
     # ----- preparation -----------------------------------------------------------------------
+    def _check_labels(self, y, what):
+        """The task's label check, raising TrainerError (a user error)."""
+        return self.task.check_labels(y, what, TrainerError)
+
     def _check_ready_for_predict(self):
         if not self.model.ready:
             raise TrainerError(f"the {self.model.what} has no parameters yet: call fit() first, or pass a "
