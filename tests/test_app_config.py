@@ -10,7 +10,8 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf, open_dict
 
 from trainkit.app.config import conf_dir, load_config, recipes_dir
-from trainkit.app.schema import INITIALIZERS, ConfigError, init_spec, validate
+from trainkit.app.checks import init_spec, validate
+from trainkit.app.schema import INITIALIZERS, ConfigError
 
 GROUPS = ("model", "initializer", "optimizer", "data", "device", "trainer")
 
@@ -80,6 +81,25 @@ def test_every_group_option_composes_and_validates(group, option, params_file, m
         assert cfg[group].name == option
 
 
+def test_the_new_groups_compose_with_their_defaults_and_every_option():
+    cfg = load_config()
+    assert cfg.debug is None and cfg.logger._target_ is None and dict(cfg.callbacks) == {}
+    assert options("debug") == ["fast_dev_run", "overfit"] and options("logger") == ["none", "tensorboard"]
+    assert options("callbacks") == ["default", "example"] and options("hparams_search") == ["mlp_optuna"]
+    fast, overfit = load_config(["debug=fast_dev_run"]), load_config(["+debug=overfit"])
+    assert (fast.debug.name, fast.debug.epochs, fast.debug.limit_batches) == ("fast_dev_run", 1, 1)
+    assert (overfit.debug.name, overfit.debug.limit_batches, overfit.debug.min_loss_drop) == ("overfit", 4, 10.0)
+    assert load_config(["+recipe=mlp", "debug=fast_dev_run"]).trainer.epochs == 20  # the app enforces debug
+    tb = load_config(["logger=tensorboard"]).logger
+    assert dict(tb) == {"_target_": "trainkit.tensorboard.TensorBoardLogger", "log_dir": None, "every_n_batches": 0}
+    assert list(load_config(["callbacks=example"]).callbacks) == ["stop_on_val_loss"]
+    for spelling in ("hparams_search=mlp_optuna", "+hparams_search=mlp_optuna"):
+        assert "hydra" not in load_config([spelling])
+    cfg = load_config(["trainer.limit_batches=3", "trainer.clip_global_norm=2", "optimizer.lr_scheduler.name=plateau"])
+    assert (cfg.trainer.limit_batches, cfg.trainer.clip_global_norm) == (3, 2.0)
+    assert cfg.optimizer.lr_scheduler.name == "plateau" and cfg.optimizer.lr_scheduler.monitor is None
+
+
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_every_recipe_composes_and_validates(recipe):
     extra = ["data.path=/somewhere/mnist"] if recipe == "mnist_mlp" else []
@@ -124,7 +144,7 @@ def test_enums_read_as_plain_strings():
     cfg = load_config(["initializer.factor_type=in", "optimizer.lr_scheduler.name=cosine"])
     assert cfg.initializer.factor_type == "in" and f"{cfg.initializer.factor_type}" == "in"
     assert str(cfg.optimizer.lr_scheduler.name) == "cosine"
-    from trainkit.app.schema import to_plain
+    from trainkit.app.checks import to_plain
     assert to_plain(cfg.initializer) == {"name": "xavier", "rnd_type": "uniform",
                                          "factor_type": "in", "magnitude": 3.0}
 

@@ -1,12 +1,14 @@
 """Datasets: every source gives float32 features and int64 labels, splits are
 deterministic, and bad files raise DataError naming the file and the key to change."""
 import gzip
+import json
 import struct
 
 import numpy as np
 import pytest
 
-from trainkit.app.data import DataError, load_dataset, num_classes, read_idx, split_indices
+from trainkit.app.data import (DataError, load_class_names, load_data, load_dataset, num_classes, read_features,
+                               read_idx, save_class_names, split_indices)
 from trainkit.datasets import load_digits
 
 
@@ -312,3 +314,73 @@ def test_npz_of_strings_or_objects_is_refused(tmp_path):
 
 def test_data_errors_are_user_errors():
     assert DataError.user_error is True
+
+
+# ------------------------------------------------------------------ read_features (predict's input) and class names
+
+def test_read_features_npz_with_and_without_labels(tmp_path):
+    X = np.arange(24, dtype=np.float64).reshape(6, 2, 2)
+    np.savez(tmp_path / "xy.npz", x=X, y=np.array([0, 1, 2, 0, 1, 2]))
+    np.savez(tmp_path / "x.npz", x=X)
+    got, y, _ = read_features(tmp_path / "xy.npz", {"name": "npz"})
+    assert got.dtype == np.float32 and got.shape == (6, 4) and np.array_equal(got, X.reshape(6, 4))
+    assert y.tolist() == [0, 1, 2, 0, 1, 2]
+    got, y, names = read_features(tmp_path / "x.npz", {"name": "npz"})
+    assert np.array_equal(got, X.reshape(6, 4)) and y is None and names is None
+    with pytest.raises(DataError, match="has no label array 'y'"):
+        read_features(tmp_path / "x.npz", {"name": "npz"}, require_label=True)
+    np.savez(tmp_path / "k.npz", feats=X)  # a data=npz run's own keys are used
+    got, _, _ = read_features(tmp_path / "k.npz", {"name": "npz", "x_key": "feats", "y_key": "labels"})
+    assert got.shape == (6, 4)
+
+
+def test_read_features_csv_without_the_label_column(tmp_path):
+    (tmp_path / "with.csv").write_text("1,2,3,0\n4,5,6,1\n")
+    (tmp_path / "without.csv").write_text("1,2,3\n4,5,6\n")
+    run_data = csv_config(tmp_path / "train.csv")  # label: -1, no header
+    X, y, _ = read_features(tmp_path / "with.csv", run_data, n_features=3)
+    assert X.tolist() == [[1, 2, 3], [4, 5, 6]] and y.tolist() == [0, 1]
+    X, y, _ = read_features(tmp_path / "without.csv", run_data, n_features=3)
+    assert X.tolist() == [[1, 2, 3], [4, 5, 6]] and y is None
+    # a named label column the file lacks, with a header: every other column is a feature
+    (tmp_path / "named.csv").write_text("a,b\n1,2\n3,4\n")
+    X, y, names = read_features(tmp_path / "named.csv", csv_config("t", header=True, label="species"))
+    assert X.tolist() == [[1, 2], [3, 4]] and y is None and names == ["a", "b"]
+    with pytest.raises(DataError, match="'species' is not a column"):
+        read_features(tmp_path / "named.csv", csv_config("t", header=True, label="species"), require_label=True)
+    # other runs' data (digits): the columns are the features, a wider file has a last label column
+    X, y, _ = read_features(tmp_path / "with.csv", {"name": "synthetic"}, n_features=3)
+    assert X.shape == (2, 3) and y.tolist() == [0, 1]
+    with pytest.raises(DataError, match="no such file"):
+        read_features(tmp_path / "nothere.csv", run_data)
+
+
+def test_text_class_labels_are_numbered_and_their_names_kept(tmp_path):
+    path = tmp_path / "pets.csv"
+    path.write_text("".join(f"{i},{i % 3},{['dog', 'cat', 'emu'][i % 3]}\n" for i in range(12)))
+    d = load_data(csv_config(path, val_fraction=0.0))
+    assert d.class_names == ["cat", "dog", "emu"]
+    by_row = {int(x[0]): int(label) for x, label in zip(d.X, d.y)}  # the split shuffles; column 0 is the row
+    assert [by_row[i] for i in range(12)] == [[1, 0, 2][i % 3] for i in range(12)]
+    # another file with only some of the classes keeps the run's numbering when given its names
+    other = tmp_path / "few.csv"
+    other.write_text("0,0,emu\n1,1,emu\n2,2,dog\n")
+    alone = load_data(csv_config(other, val_fraction=0.0))
+    assert sorted(alone.y.tolist()) == [0, 1, 1] and alone.class_names == ["dog", "emu"]
+    d = load_data(csv_config(other, val_fraction=0.0), class_names=["cat", "dog", "emu"])
+    assert sorted(d.y.tolist()) == [1, 2, 2] and d.class_names == ["cat", "dog", "emu"]
+    (tmp_path / "new.csv").write_text("0,0,cat\n1,1,yak\n")
+    with pytest.raises(DataError, match="label 'yak' is not one of the model's classes"):
+        load_data(csv_config(tmp_path / "new.csv", val_fraction=0.0), class_names=["cat", "dog", "emu"])
+    (tmp_path / "numbers.csv").write_text("0.5,0\n1.5,1\n")
+    assert load_data(csv_config(tmp_path / "numbers.csv", val_fraction=0.0)).class_names is None
+
+
+def test_class_names_round_trip_through_labels_json(tmp_path):
+    assert load_class_names(tmp_path) is None
+    save_class_names(tmp_path, ["cat", "dog, large"])
+    assert json.loads((tmp_path / "labels.json").read_text()) == {"classes": ["cat", "dog, large"]}
+    assert load_class_names(tmp_path) == ["cat", "dog, large"]
+    (tmp_path / "labels.json").write_text("[1, 2]")
+    with pytest.raises(DataError, match="labels.json is damaged"):
+        load_class_names(tmp_path)

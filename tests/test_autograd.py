@@ -595,3 +595,113 @@ def test_function_gradient_buffers_never_alias_user_arrays():
     y.backward()
     x.grad[:] = 0
     assert kept.asnumpy().tolist() == [5, 6]
+
+
+# ----- the recording hot path: arithmetic written out inline, raw vjps -----------------------------
+def test_arithmetic_records_the_same_nodes_as_the_operators():
+    from trainkit.autograd import OpNode
+    x = nd.array([1.0, 2.0, 4.0])
+    c = nd.array([3.0, 5.0, 7.0])
+    x.attach_grad()
+    with ag.record():
+        ys = {"broadcast_mul": x * c, "_mul_scalar": x * 2.0, "_rminus_scalar": 1 - x, "_div_scalar": x / 4,
+              "_rdiv_scalar": 2.0 / x, "broadcast_sub": x - c, "_plus_scalar": x + 3}
+        constant = c * 2.0  # no input in the graph: nothing recorded
+        total = ys["broadcast_mul"] + ys["_rminus_scalar"] + ys["_rdiv_scalar"]
+    for name, y in ys.items():
+        assert type(y._node) is OpNode and y._node.prim.name == name
+    assert ys["_mul_scalar"]._node.attrs == {"scalar": 2.0} and ys["broadcast_mul"]._node.attrs == {}
+    assert constant._node is None
+    total.backward()
+    data = x.asnumpy()
+    np.testing.assert_allclose(x.grad.asnumpy(), c.asnumpy() - 1 - 2.0 / data ** 2, rtol=1e-6)
+    assert '"op": "_mul_scalar"' in ag.get_symbol(ys["_mul_scalar"]).tojson()
+
+
+def test_arithmetic_fast_path_keeps_the_operator_errors_and_dtype_rules():
+    with pytest.raises(mx.MXNetError, match=r"Operator broadcast_mul cannot be applied to inputs of shape "
+                                            r"\(2, 3\) and \(4,\)"):
+        nd.ones((2, 3)) * nd.ones((4,))
+    ints = nd.array([7, -7], dtype="int32")
+    assert (ints / 2).asnumpy().tolist() == [3, -3] and (ints / 2).dtype == np.int32  # MXNet: truncates
+    half = nd.array([1.0, 2.0], dtype="float16") * 0.5
+    assert half.dtype == np.float16 and half.asnumpy().tolist() == [0.5, 1.0]
+    assert (nd.array([1.0, 2.0]) * True).asnumpy().tolist() == [1.0, 2.0]  # bool: the general path
+    assert (nd.array([1.0, 2.0]) * np.float32(3)).asnumpy().tolist() == [3.0, 6.0]
+
+
+def _counting_square(raw_result):
+    """A square primitive whose raw vjp counts its calls and returns ``raw_result(g, x)``."""
+    from trainkit.ndarray.ndarray import apply
+    from trainkit.ops.core import Primitive
+    calls = {"raw": 0, "vjp": 0}
+
+    def vjp(g, out, x):
+        calls["vjp"] += 1
+        return (g * 2 * x,)
+
+    def raw_vjp(g, out, x, needs):
+        calls["raw"] += 1
+        assert needs == (True,)
+        return raw_result(g, x)
+
+    prim = Primitive("test_square", lambda x: x * x, vjp, raw_vjp=raw_vjp)
+    return (lambda x: apply(prim, x)), calls
+
+
+def test_backward_uses_raw_vjp_and_create_graph_the_recorded_vjp():
+    square, calls = _counting_square(lambda g, x: (g * 2 * x,))
+    x = nd.array([1.0, -3.0])
+    x.attach_grad()
+    with ag.record():
+        y = square(x) * 3.0
+    y.backward()
+    assert calls == {"raw": 1, "vjp": 0}
+    assert x.grad.asnumpy().tolist() == [6.0, -18.0]
+    with ag.record():
+        y = square(x)
+        (g,) = ag.grad(y, [x], create_graph=True)  # the gradient must itself be recorded
+    assert calls == {"raw": 1, "vjp": 1} and g._node is not None
+    g.backward()
+    assert x.grad.asnumpy().tolist() == [2.0, 2.0]
+
+
+def test_raw_vjp_that_declines_falls_back_to_the_vjp():
+    square, calls = _counting_square(lambda g, x: None)
+    x = nd.array([2.0])
+    x.attach_grad()
+    with ag.record():
+        y = square(x)
+    y.backward()
+    assert calls == {"raw": 1, "vjp": 1} and x.grad.asnumpy().tolist() == [4.0]
+
+
+def test_fully_connected_raw_and_recorded_gradients_agree_exactly():
+    rng = np.random.default_rng(0)
+    x, w, b = (nd.array(rng.normal(size=s).astype(np.float32)) for s in ((4, 6), (3, 6), (3,)))
+    for p in (x, w, b):
+        p.attach_grad()
+
+    def loss():
+        return nd.sum(nd.relu(nd.FullyConnected(x, w, b, num_hidden=3)) * 2.0)
+
+    with ag.record():
+        by_grad = ag.grad(loss(), [x, w, b], create_graph=True)  # recorded: NDArray vjps
+    with ag.record():
+        out = loss()
+    out.backward()  # unrecorded: raw vjps where the primitives have them
+    for want, p in zip(by_grad, (x, w, b)):
+        np.testing.assert_array_equal(p.grad.asnumpy(), want.asnumpy())
+
+
+def test_fluent_methods_registered_later_are_found_when_used(monkeypatch):
+    from trainkit.ndarray.ndarray import NDArray, _LateFluent
+    assert "__getattr__" not in NDArray.__dict__  # it would slow every attribute read (see _LateFluent)
+    monkeypatch.setattr(NDArray, "topk", _LateFluent("topk"))  # as if topk's module came after the install
+    x = nd.array([3.0, 1.0, 2.0])
+    assert x.topk(k=2).asnumpy().tolist() == [0, 2]
+    assert NDArray.topk is nd.topk
+    monkeypatch.setattr(NDArray, "not_an_operator", _LateFluent("not_an_operator"), raising=False)
+    assert not hasattr(x, "not_an_operator")
+    with pytest.raises(AttributeError, match="'NDArray' object has no attribute 'no_such_method'"):
+        x.no_such_method

@@ -103,3 +103,35 @@ def test_errors_are_one_paragraph(run, tmp_path):
             load_run(folder)
     finally:
         (folder / "best.params.away").rename(folder / "best.params")
+
+
+def test_text_labels_are_recorded_and_predict_writes_their_names(tmp_path):
+    """A CSV whose classes are names: the run keeps them in labels.json, predict writes them (quoted
+    when they hold a comma), a CSV without its label column predicts, and evaluate on other data
+    keeps the run's numbering even when that data lacks a class."""
+    rng = np.random.default_rng(0)
+    names = ["cat", "dog, large", "emu"]
+    centres = np.array([[0, 0], [4, 0], [0, 4]], dtype=float)
+    k = np.arange(150) % 3
+    X = centres[k] + rng.normal(0, 0.3, (150, 2))
+    with (tmp_path / "pets.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["x1", "x2", "kind"])
+        w.writerows([[f"{a:.4f}", f"{b:.4f}", names[c]] for (a, b), c in zip(X, k)])
+    r = trainkit(tmp_path, "data=csv", "data.path=pets.csv", "data.header=true", "data.label=kind",
+                 "trainer.epochs=15", "optimizer.lr=0.05", "hydra.run.dir=run")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "run/labels.json").read_text()) == {"classes": ["cat", "dog, large", "emu"]}
+    (tmp_path / "new.csv").write_text("x1,x2\n0.1,0.0\n4.1,0.2\n0.0,3.9\n")  # no label column
+    r = trainkit(tmp_path, "predict", "run=run", "input=new.csv", "output=pred.csv")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.reader((tmp_path / "pred.csv").open()))
+    assert rows[0] == ["class", "prob_0", "prob_1", "prob_2"]
+    assert [row[0] for row in rows[1:]] == ["cat", "dog, large", "emu"]
+    assert '"dog, large"' in (tmp_path / "pred.csv").read_text()
+    # holdout with only two of the classes: scored with the run's class numbers (accuracy stays high)
+    (tmp_path / "holdout.csv").write_text('x1,x2,kind\n0.1,0.1,cat\n0.2,-0.1,cat\n-0.1,4.2,emu\n')
+    r = trainkit(tmp_path, "evaluate", "run=run", "data.path=holdout.csv")
+    assert r.returncode == 0, r.stderr
+    record = json.loads(next((tmp_path / "run/evaluations").glob("*.json")).read_text())
+    assert record["samples"] == 3 and record["metrics"]["accuracy"] == 1.0

@@ -105,3 +105,84 @@ def test_type_errors():
         lrs.CosineScheduler(max_update=10.0)
     with pytest.raises(NotImplementedError):
         lrs.LRScheduler()(1)
+
+
+# ----- ReduceLROnPlateau (Keras' and Lightning's rule; not in MXNet) ---------------------------------
+def plateau_lrs(sched, values, key="val_loss"):
+    """The rate after each epoch's observe()."""
+    out = []
+    for epoch, v in enumerate(values, 1):
+        sched.observe({key: v}, epoch=epoch)
+        out.append(sched(epoch * 10))
+    return out
+
+
+def test_plateau_drops_after_patience_epochs_without_improvement():
+    s = lrs.ReduceLROnPlateau(factor=0.5, patience=2, base_lr=1.0, min_delta=0)
+    #                      best  best  wait1 wait2->drop  wait1  best  wait1 wait2->drop
+    got = plateau_lrs(s, [1.0, 0.9, 0.95, 0.92, 0.91, 0.5, 0.6, 0.7])
+    assert got == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25]
+    assert s.best == 0.5 and s.num_reductions == 2 and s.mode == "min"
+
+
+def test_plateau_min_delta_mode_and_nan():
+    # improvements of 0.01 are below min_delta=0.05: they count as stalls
+    s = lrs.ReduceLROnPlateau(factor=0.1, patience=1, base_lr=1.0, min_delta=0.05)
+    assert plateau_lrs(s, [1.0, 0.99, 0.98]) == pytest.approx([1.0, 0.1, 0.01])
+    # accuracy is maximised under mode='auto'; an equal value is no improvement; NaN never is
+    s = lrs.ReduceLROnPlateau(monitor="val_accuracy", factor=0.5, patience=1, base_lr=1.0, min_delta=0)
+    assert s.mode == "max"
+    assert plateau_lrs(s, [0.5, 0.6, 0.6, 0.7, float("nan")], "val_accuracy") == [1.0, 1.0, 0.5, 0.5, 0.25]
+    s = lrs.ReduceLROnPlateau(monitor="val_accuracy", mode="min", factor=0.5, patience=1, base_lr=1.0)
+    assert plateau_lrs(s, [0.5, 0.6], "val_accuracy") == [1.0, 0.5]
+
+
+def test_plateau_cooldown_epochs_do_not_count():
+    s = lrs.ReduceLROnPlateau(factor=0.5, patience=1, cooldown=2, base_lr=1.0, min_delta=0)
+    # drop at 2; epochs 3-4 cool down (no count); 5 stalls -> drop; 6-7 cool down, 8 drops
+    got = plateau_lrs(s, [1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0])
+    assert got == [1.0, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125]
+    # an improvement during cooldown still becomes the best
+    s = lrs.ReduceLROnPlateau(factor=0.5, patience=1, cooldown=1, base_lr=1.0, min_delta=0)
+    plateau_lrs(s, [1.0, 2.0, 0.3])
+    assert s.best == 0.3 and s.wait == 0
+
+
+def test_plateau_stops_at_min_lr():
+    s = lrs.ReduceLROnPlateau(factor=0.1, patience=1, min_lr=0.005, base_lr=0.1, min_delta=0)
+    assert plateau_lrs(s, [1.0, 1.0, 1.0, 1.0]) == pytest.approx([0.1, 0.01, 0.005, 0.005])
+    assert s.num_reductions == 2
+
+
+def test_plateau_pickles_with_its_state_and_takes_new_settings():
+    import pickle
+    s = lrs.ReduceLROnPlateau(factor=0.5, patience=1, base_lr=1.0)
+    plateau_lrs(s, [1.0, 2.0])
+    copy = pickle.loads(pickle.dumps(s))
+    assert (copy(0), copy.best, copy.wait, copy.num_reductions) == (0.5, 1.0, 0, 1)
+    changes = copy.adopt_settings(lrs.ReduceLROnPlateau(factor=0.5, patience=3, base_lr=1.0))
+    assert changes == {"patience": [1, 3]} and copy.patience == 3 and copy(0) == 0.5
+    other_metric = pickle.loads(pickle.dumps(copy))
+    assert other_metric.adopt_settings(lrs.ReduceLROnPlateau(monitor="val_accuracy", factor=0.5, patience=3)) == {
+        "monitor": ["val_loss", "val_accuracy"], "mode": ["min", "max"]}
+    assert other_metric.best is None and other_metric(0) == 0.5  # a loss is no best for an accuracy
+    copy.restart(0.2)
+    assert copy(0) == 0.2 and copy.best == 1.0
+    with pytest.raises(KeyError, match="monitors 'val_loss', which the logs lack .they hold train_loss"):
+        copy.observe({"train_loss": 1.0})
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"factor": 1.0}, r"factor must be a number in \(0, 1\)"),
+    ({"factor": 0}, r"factor must be a number in \(0, 1\)"),
+    ({"patience": -1}, "patience must be 0 or more"),
+    ({"cooldown": -2}, "cooldown must be 0 or more"),
+    ({"min_lr": -1e-3}, "min_lr must be a number >= 0"),
+    ({"min_delta": -1}, "min_delta must be a number >= 0"),
+    ({"mode": "lowest"}, "mode must be 'auto', 'min' or 'max'"),
+])
+def test_plateau_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        lrs.ReduceLROnPlateau(**kwargs)
+    with pytest.raises(TypeError, match="patience must be an int"):
+        lrs.ReduceLROnPlateau(patience=2.0)

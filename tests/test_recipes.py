@@ -166,3 +166,14 @@ def _has_gpu():
         return mx.num_gpus() > 0
     except Exception:
         return False
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_every_recipe_runs_its_real_data_under_fast_dev_run(recipe, files, tmp_path):
+    """debug=fast_dev_run beats each recipe's own epochs: one epoch, one batch, no files even when asked."""
+    extra = [f"data.path={files / 'mnist'}"] if recipe == "mnist_mlp" else []
+    tr = Trainer.from_config([f"+recipe={recipe}", "debug=fast_dev_run", *extra], out_dir=tmp_path / "run")
+    assert tr.epochs == 1 and tr.limit_batches == 1 and tr.out_dir is None
+    history = tr.fit()
+    assert len(history) == 1 and math.isfinite(history[0]["train_loss"])
+    assert not (tmp_path / "run").exists()

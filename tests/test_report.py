@@ -70,6 +70,16 @@ def test_non_finite_values_are_gaps_and_csv_keeps_them():
         ("loss", ["train_loss", "val_loss"]), ("auc", ["val_auc"]), ("learning rate", ["lr"])]
 
 
+def test_axis_ticks_land_on_round_values():
+    import re
+    from trainkit.report_html import _ticks, line_chart
+    # 1 + 5 * 0.2 is 2.0, so a 2-epoch chart labels both epochs (summing 0.2 five times gives 1.9999999999999998)
+    assert _ticks(1, 2, 8) == [1.0, 1.2, 1.4, 1.6, 1.8, 2.0]
+    svg = line_chart("t", [("a", [(1, 0.5), (2, 0.7)], "#000", False)])
+    assert re.findall(r'class="tick" x="[^"]*" y="2\d\d[^"]*" text-anchor="middle">([^<]*)<', svg) == ["1", "2"]
+    assert _ticks(1e-9, 3e-9) == [1e-09, 1.5e-09, 2e-09, 2.5e-09, 3e-09] and _ticks(-0.3, 0.3) == [-0.2, 0.0, 0.2]
+
+
 def test_report_renders_in_a_headless_browser(tmp_path):
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if browser is None:

@@ -67,11 +67,14 @@ def test_summary_marks_jobs_without_metrics(tmp_path):
     (tmp_path / "1/.hydra/overrides.yaml").write_text("- optimizer.lr=2.0\n")
     (tmp_path / "1/metrics.jsonl").write_text('{"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.75}\n')
     (tmp_path / "1/status.json").write_text('{"status": "ok", "exit_status": 0, "error": null}\n')
+    # no checkpoint yet: the monitor is the config's task default, val_accuracy, on train_ without val data
+    (tmp_path / "1/.hydra/config.yaml").write_text("task:\n  name: classification\n")
     rows = collect(tmp_path)  # job 0 left no status.json: killed before it could write one
     assert rows[0]["status"] == "crashed" and rows[1]["status"] == "stopped early"
-    assert rows[1]["best"] == {"metric": "train_accuracy", "value": 0.75, "epoch": 1}
+    assert rows[1]["best"] == {"metric": "train_accuracy", "mode": "max", "value": 0.75, "epoch": 1}
+    assert rows[0]["best"]["value"] is None and "final" not in rows[0]
     table = format_summary(rows)
-    assert "optimizer.lr=1.0" in table and "0.7500@1" in table
+    assert "optimizer.lr=1.0" in table and "train_accuracy=0.7500@1" in table
 
 
 # ----- a job that fails: the others run to the end, the summary says which, the sweep exits 1 ----
@@ -85,7 +88,8 @@ def check_failed_sweep(r, folder):
                (json.loads(line) for line in (folder / "summary.jsonl").read_text().splitlines())}
     assert len(summary) == 4
     ok = summary[("model.hidden=[8]", "optimizer.lr=0.1")]
-    assert ok["status"] == "ok" and ok["epoch"] == 1
+    assert ok["status"] == "ok" and ok["epoch"] == 1 and set(ok["final"]) == {
+        "train_loss", "train_accuracy", "val_loss", "val_accuracy"}
     assert summary[("model.hidden=[8]", "optimizer.lr=1000000.0")]["status"] == "diverged"
     assert "training diverged" in summary[("model.hidden=[8]", "optimizer.lr=1000000.0")]["error"]
     for lr in ("0.1", "1000000.0"):

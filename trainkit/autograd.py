@@ -11,8 +11,6 @@ import operator
 import threading
 
 from .base import MXNetError
-from .ops.core import Primitive
-from .ndarray import ndarray as _nd  # circular: only its attributes are used, at call time
 
 _GRAD_REQS = ("null", "write", "add")
 
@@ -116,6 +114,7 @@ class _Saved:
 # ----- graph nodes ------------------------------------------------------------------------------
 _var_ids = itertools.count()
 _node_ids = itertools.count()
+_next_node_id = _node_ids.__next__  # one call per recorded op: skip the lookup of next()
 
 
 class Variable:
@@ -140,12 +139,18 @@ class OpNode:
         self.inputs = inputs
         self.attrs = attrs
         self.out = out
-        self.id = next(_node_ids)
+        self.id = _next_node_id()
 
     def output(self, i):
         """Output ``i`` as an NDArray still linked to this node (so vjps can be differentiated)."""
         data = self.out if self.prim.n_out == 1 else self.out[i]
         return _nd.NDArray(data, self.inputs[0]._ctx, self, i)
+
+
+# ndarray.py imports _mode, Variable and OpNode from here, so they are defined above this line:
+# whichever of the two modules is imported first, the other then finds them
+from .ndarray import ndarray as _nd  # noqa: E402 - circular: only its attributes are used, at call time
+from .ops.core import Primitive  # noqa: E402
 
 
 def mark_variables(variables, gradients, grad_reqs="write"):
@@ -214,15 +219,18 @@ def _toposort(heads):
     """
     stack = list(dict.fromkeys(h._node for h in heads if type(h._node) is OpNode))
     seen, uses = set(stack), {}
+    push, mark, count = stack.append, seen.add, uses.get  # bound once: this loop visits every node
     while stack:
         for x in stack.pop().inputs:
             parent = x._node
+            if parent is None:
+                continue
             if type(parent) is OpNode:
                 if parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
-            elif parent is not None:
-                uses[parent] = uses.get(parent, 0) + 1
+                    mark(parent)
+                    push(parent)
+            else:
+                uses[parent] = count(parent, 0) + 1
     return sorted(seen, key=_node_id), uses
 
 
@@ -251,22 +259,30 @@ def _propagate(heads, head_grads, order, wanted, pending=None, sink=None):
     for h, hg in zip(heads, head_grads):
         _accumulate(grads, h._node, h._oidx, hg)
     NDArray, pop, get = _nd.NDArray, grads.pop, grads.get  # locals: this loop is the backward hot path
+    # unrecorded, a primitive's raw_vjp (the same vjp on plain arrays) saves an NDArray per step inside it
+    raw_ok = not _mode.recording
     for node in reversed(order):
         g = pop(node, None)
         if g is None:
             continue
         prim = node.prim
-        if prim.n_out == 1:
-            out = NDArray(node.out, node.inputs[0]._ctx, node, 0) if prim.uses_out else None
-        else:
-            out = tuple(node.output(i) for i in range(prim.n_out))
-            g = tuple(_nd.zeros_like(o) if gi is None else gi for gi, o in zip(g, out))
         inputs = node.inputs
-        if prim.wants_needs:
-            needs = tuple(_needs_grad(x._node, wanted) for x in inputs)
-            in_grads = prim.vjp(g, out, *inputs, needs=needs, **node.attrs)
-        else:
-            in_grads = prim.vjp(g, out, *inputs, **node.attrs)
+        attrs = node.attrs
+        in_grads = _raw_grads(prim, node, g, inputs, attrs, wanted) if raw_ok and prim.raw_vjp is not None else None
+        if in_grads is None:
+            if prim.n_out == 1:
+                out = NDArray(node.out, inputs[0]._ctx, node, 0) if prim.uses_out else None
+            else:
+                out = tuple(node.output(i) for i in range(prim.n_out))
+                g = tuple(_nd.zeros_like(o) if gi is None else gi for gi, o in zip(g, out))
+            if prim.wants_needs:
+                in_grads = prim.vjp(g, out, *inputs, needs=_needs(inputs, wanted), **attrs)
+            elif attrs:
+                in_grads = prim.vjp(g, out, *inputs, **attrs)
+            elif len(inputs) == 1:  # the same call without unpacking an empty **{} (a quarter of a small call)
+                in_grads = prim.vjp(g, out, inputs[0])
+            else:
+                in_grads = prim.vjp(g, out, *inputs)
         for x, gx in zip(inputs, in_grads):
             parent = x._node
             if parent is None:
@@ -288,18 +304,42 @@ def _propagate(heads, head_grads, order, wanted, pending=None, sink=None):
     return {n: g for n, g in grads.items() if isinstance(n, Variable)}
 
 
-def _needs_grad(node, wanted):
-    if node is None:
-        return False
-    if isinstance(node, Variable):
-        return node.grad_req != "null" if wanted is None else node in wanted
-    return True
+def _raw_grads(prim, node, g, inputs, attrs, wanted):
+    """``prim.raw_vjp`` on the node's arrays, its results as NDArrays; None when it declines."""
+    needs = _needs(inputs, wanted)
+    if prim.n_out == 1:
+        g_raw = g._data
+    else:  # outputs nobody used get zeros, as the NDArray path gives them
+        xp = inputs[0]._ctx.xp
+        g_raw = tuple(xp.zeros_like(o) if gi is None else gi._data for gi, o in zip(g, node.out))
+    results = prim.raw_vjp(g_raw, node.out, *[x._data for x in inputs], needs=needs, **attrs)
+    if results is None:
+        return None
+    ctx = inputs[0]._ctx
+    NDArray = _nd.NDArray
+    return [None if r is None else NDArray(r, ctx) for r in results]
+
+
+def _needs(inputs, wanted):
+    """Whether each input wants a gradient: a node's output does, a variable per its grad_req
+    (or, for ``grad``, whether it is one of ``wanted``), a constant does not."""
+    out = []
+    for x in inputs:
+        node = x._node
+        if node is None:
+            out.append(False)
+        elif type(node) is Variable:
+            out.append(node.grad_req != "null" if wanted is None else node in wanted)
+        else:
+            out.append(True)
+    return tuple(out)
 
 
 def _free(order):
     for node in order:
         node.inputs = None
         node.out = None
+        node.attrs = None  # a compiled graph keeps its forward's values here (trainkit.compiled)
 
 
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True):

@@ -4,6 +4,10 @@ the run folder's per-epoch files.
 A callback overrides only the hooks it needs; each receives the trainer plus keyword
 arguments. ``state_dict``/``load_state_dict`` (optional) let a callback survive a
 checkpoint and resume.
+
+The Trainer's list is: your callbacks, then DivergenceGuard and RunFiles (stateful: a checkpoint
+stores their states in that order), then the stateless ones of ``callbacks_progress``
+(LearningRateMonitor, ProgressBar, ProgressLog, LogFile).
 """
 import math
 
@@ -173,8 +177,8 @@ class DivergenceGuard(Callback):
 class RunFiles(Callback):
     """The run folder's files at each epoch's end: metrics.jsonl and metrics.csv, best.params when the
     monitored metric improved, a checkpoint at the last epoch and every ``checkpoint_every`` epochs
-    (pruned to ``keep_last``), then report.html (trainkit/report.py). The Trainer adds it, last, when
-    it has an out_dir.
+    (pruned to ``keep_last``), then report.html (trainkit/report.py). The Trainer adds it when it has
+    an out_dir, after DivergenceGuard and before the stateless built-ins (callbacks_progress).
 
     The report is also rewritten when fit ends or stops on an exception (its heading then says
     interrupted, diverged or the error), so a stopped run's page says why it stopped."""

@@ -354,12 +354,18 @@ def _apply_optimizer_changes(trainer, wanted):
         old, new = getattr(restored, attr, None), getattr(wanted, attr)
         if old == new or (isinstance(old, float) and isinstance(new, float) and math.isclose(old, new)):
             continue
-        if attr == "lr" and restored.lr_scheduler is not None:
+        if attr == "lr" and callable(getattr(restored.lr_scheduler, "restart", None)):
+            restored.lr_scheduler.restart(new)  # a plateau rule continues from the new rate
+        elif attr == "lr" and restored.lr_scheduler is not None:
             raise TrainerError(f"optimizer.lr changed from {old} to {new}, but the run follows a learning-rate "
                                "schedule saved in the checkpoint, which a new lr cannot enter. Resume with "
                                f"optimizer.lr={old}, or start afresh.")
         setattr(restored, attr, new)
         changes[f"optimizer.{attr}"] = [old, new]
+    saved, now = restored.lr_scheduler, wanted.lr_scheduler
+    if type(saved) is type(now) and callable(getattr(saved, "adopt_settings", None)):
+        # the saved scheduler keeps its state (reduced rate, patience count); this run's settings apply
+        changes.update({f"optimizer.lr_scheduler.{k}": v for k, v in saved.adopt_settings(now).items()})
     return changes
 
 

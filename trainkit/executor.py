@@ -8,9 +8,10 @@ that each forward overwrites in place (a reshaped executor's smaller arrays are
 views of the original's, as MXNet shares memory between them).
 
 How it runs: ``_Runner`` walks the symbol's ``_Plan`` (the topological order and
-the value slots) through the ``mx.nd`` functions under autograd; ``backward`` is
-``autograd.backward`` on the recorded outputs. The runner is the one place that
-knows how a graph is executed, so a compiled version can replace it later.
+the value slots); the plan runs the compiled program for the bound shapes
+(``trainkit.compiled``: plain numpy calls, the whole graph one autograd node) and the
+``mx.nd`` functions under autograd when the graph has none (and with a monitor, which
+sees every operator); ``backward`` is ``autograd.backward`` on the recorded outputs.
 """
 import os
 

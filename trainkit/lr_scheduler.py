@@ -14,11 +14,17 @@ rate. The maths, the boundaries and the state each scheduler keeps follow MXNet
   their curve (it does in MXNet neither). Pass ``base_lr`` to the scheduler.
 * Warm-up ramps from ``warmup_begin_lr`` towards the ``base_lr`` given at
   construction, for ``num_update < warmup_steps``.
+
+``ReduceLROnPlateau`` (not in MXNet; Keras' and Lightning's rule) follows a metric instead of the
+update count: ``trainkit.Trainer`` hands it each epoch's logs through ``observe(logs)``, and it
+lowers ``base_lr`` in place when the metric stalls. Living in the optimizer, it is pickled with the
+optimizer's states, so a resumed run continues with its reduced rate and its patience count.
 """
 import logging
 from math import cos, pi
 
-__all__ = ["LRScheduler", "FactorScheduler", "MultiFactorScheduler", "PolyScheduler", "CosineScheduler"]
+__all__ = ["LRScheduler", "FactorScheduler", "MultiFactorScheduler", "PolyScheduler", "CosineScheduler",
+           "ReduceLROnPlateau"]
 
 
 def _check_int(value, what, cls):
@@ -212,3 +218,109 @@ class CosineScheduler(_DecayScheduler):
 
     def _curve(self, t):
         return (1 + cos(pi * t)) / 2
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving (Keras, Lightning).
+
+    ``trainkit.Trainer`` calls ``observe(logs)`` with each epoch's logs (``val_loss``, ``train_accuracy``,
+    ...) after validation; ``__call__(num_update)`` returns the current rate. The rule, per epoch:
+
+    * the value improves when it beats the best so far by more than ``min_delta`` (lower for
+      ``mode='min'``, higher for ``'max'``; ``'auto'`` minimises losses and errors, maximises the rest);
+      the first value always does; NaN never does;
+    * each epoch that does not improve counts one; the ``patience``-th such epoch in a row lowers the
+      rate to ``max(lr * factor, min_lr)`` and resets the count (so with ``patience=2`` the rate drops
+      at the end of the second stalled epoch, as Keras' and trainkit's EarlyStopping count);
+    * the ``cooldown`` epochs after a reduction do not count (improvements still set the best);
+    * at ``min_lr`` the rate stays.
+
+    A new rate takes effect from the next update. ``num_reductions`` counts the reductions.
+    """
+
+    _SETTINGS = ("monitor", "factor", "patience", "mode", "min_delta", "cooldown", "min_lr")
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4, cooldown=0,
+                 min_lr=0, base_lr=0.01):
+        super().__init__(base_lr)
+        from .callbacks import _mode_for  # trainkit's one 'auto' rule, shared with EarlyStopping and best.params
+        if not isinstance(monitor, str) or not monitor:
+            raise TypeError(f"ReduceLROnPlateau: monitor must be a metric name such as 'val_loss', got {monitor!r}.")
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < 1:
+            raise ValueError(f"ReduceLROnPlateau: factor must be a number in (0, 1), the multiplier that lowers the "
+                             f"rate, got {factor!r}. Use e.g. factor=0.1 (ten times lower) or 0.5.")
+        for what, value in (("patience", patience), ("cooldown", cooldown)):
+            _check_int(value, what, "ReduceLROnPlateau")
+            if value < 0:
+                raise ValueError(f"ReduceLROnPlateau: {what} must be 0 or more epochs, got {value}.")
+        for what, value in (("min_delta", min_delta), ("min_lr", min_lr)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"ReduceLROnPlateau: {what} must be a number >= 0, got {value!r}.")
+        self.monitor = monitor
+        self.mode = _mode_for(monitor, mode)
+        self.factor = float(factor)
+        self.patience = patience
+        self.min_delta = float(min_delta)
+        self.cooldown = cooldown
+        self.min_lr = float(min_lr)
+        self.best = None
+        self.wait = 0               # epochs without improvement, counted outside cooldown
+        self.cooldown_counter = 0
+        self.num_reductions = 0
+
+    def __call__(self, num_update):
+        return self.base_lr
+
+    def _improves(self, value):
+        if value != value:  # NaN
+            return False
+        if self.best is None:
+            return True
+        if self.mode == "max":
+            return value > self.best + self.min_delta
+        return value < self.best - self.min_delta
+
+    def observe(self, logs, epoch=None):
+        """Take one epoch's ``logs``; returns the new rate when this epoch lowered it, else None."""
+        if self.monitor not in logs:
+            raise KeyError(f"ReduceLROnPlateau monitors {self.monitor!r}, which the logs lack (they hold "
+                           f"{', '.join(sorted(logs))}); give a monitor from those.")
+        value = float(logs[self.monitor]) if logs[self.monitor] is not None else float("nan")
+        improved = self._improves(value)
+        if improved:
+            self.best, self.wait = value, 0
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+            return None
+        if improved:
+            return None
+        self.wait += 1
+        if self.wait < self.patience or self.base_lr <= self.min_lr:
+            return None
+        old = self.base_lr
+        self.base_lr = max(old * self.factor, self.min_lr)
+        self.wait, self.cooldown_counter = 0, self.cooldown
+        self.num_reductions += 1
+        where = f" after epoch {epoch}" if epoch is not None else ""
+        logging.getLogger("trainkit").info(
+            "ReduceLROnPlateau: %s has not improved on %.6g for %d epoch(s)%s: lr %.6g -> %.6g",
+            self.monitor, self.best, self.patience, where, old, self.base_lr)
+        return self.base_lr
+
+    def restart(self, lr):
+        """Continue from the rate ``lr`` (a resume that changes optimizer.lr), keeping the best and the count."""
+        self.base_lr = self.warmup_final_lr = float(lr)
+
+    def adopt_settings(self, other):
+        """Take ``other``'s settings (a resume whose config changed them), keeping this one's state;
+        returns ``{setting: [old, new]}`` for those that differ."""
+        changes = {}
+        for key in self._SETTINGS:
+            old, new = getattr(self, key), getattr(other, key)
+            if old != new:
+                setattr(self, key, new)
+                changes[key] = [old, new]
+        if "monitor" in changes or "mode" in changes:  # the best so far was of another quantity or direction
+            self.best, self.wait = None, 0
+        return changes

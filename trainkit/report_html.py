@@ -71,10 +71,13 @@ def _nice_step(span, count):
 def _ticks(lo, hi, count=5):
     step = _nice_step(hi - lo, count)
     first = math.ceil(lo / step - 1e-9) * step
-    out, t = [], first
-    while t <= hi + step * 1e-9:
+    n = math.floor((hi - first) / step + 1e-9)
+    # multiply, don't accumulate: 1 + 5 * 0.2 must be 2.0 (an epoch tick), not 1.9999999999999998
+    digits = max(0, 3 - math.floor(math.log10(step)))
+    out = []
+    for k in range(n + 1):
+        t = round(first + k * step, digits)
         out.append(0.0 if abs(t) < step * 1e-9 else t)
-        t += step
     return out
 
 
@@ -188,6 +191,8 @@ svg.chart .best{stroke:#888;stroke-dasharray:4 3}svg.chart text.best-label{fill:
 ul.legend{list-style:none;margin:2px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;
 max-width:560px}ul.legend .swatch{display:inline-block;width:18px;margin-right:5px;border-top:2.5px solid;
 vertical-align:middle}ul.legend .swatch.dashed{border-top-style:dashed}
+tr.bad td{color:#B00020}div.wide{overflow-x:auto}details{margin:14px 0}details summary{cursor:pointer;font-weight:600}
+code{background:#f4f4f4;padding:0 3px;border-radius:3px}
 pre.config{background:#f8f8f8;border:1px solid #e4e4e4;padding:10px;overflow:auto;font-size:12.5px}
 """
 

@@ -4,10 +4,14 @@ says how one node runs (its ``mx.nd`` operator, a replayed recorded primitive, o
 """
 import numpy as np
 
+from . import compiled
 from .base import MXNetError
 from .ndarray.ndarray import apply
 from .symbol_infer import _open_shape, _shape_param
 from .symbol_ops import _OPS, _literal, is_partial
+
+
+_UNTRACED = object()
 
 
 class _Plan:
@@ -51,6 +55,8 @@ class _Plan:
         # zero-input layers whose shape attribute has unknown sizes (ones(shape=(-1, -1))) take the shape
         # inference gives them from their consumers, once the input shapes are known (prepare)
         self._symbol, self._resolved = symbol, None
+        # compiled programs by input shapes, dtypes and training flag; None: this graph always runs imperatively
+        self._programs = {} if compiled.ENABLED and compiled.traceable(self) else None
         self._deferred = [k for k, n in enumerate(self.step_nodes)
                           if not n.inputs and n.opdef() is not None
                           and (is_partial(_shape_param(n)) or _open_shape(n))]
@@ -114,6 +120,37 @@ class _Plan:
         return feed
 
     def run(self, feed):
+        """The heads for ``feed`` (a list of NDArrays, one per variable slot), under the caller's autograd
+        state: through the compiled program for these shapes (``trainkit.compiled``) when the graph has one."""
+        programs = self._programs
+        if programs is not None and feed:
+            try:
+                if feed[0]._ctx.device_type != "cpu":
+                    return self.run_imperative(feed)
+                k = compiled.key(feed)
+            except AttributeError:  # an input is missing (None): the imperative run says which
+                return self.run_imperative(feed)
+            program = programs.get(k, _UNTRACED)
+            if program is not _UNTRACED:
+                return program.run(feed) if program is not None else self.run_imperative(feed)
+            program, heads = compiled.trace(self, feed)
+            programs[k] = program
+            if program is not None:
+                return heads
+        return self.run_imperative(feed)
+
+    def program(self, feed):
+        """The compiled program already traced for ``feed``'s shapes (and the training flag), or None."""
+        programs = self._programs
+        if not programs:
+            return None
+        try:
+            return programs.get(compiled.key(feed)) if feed[0]._ctx.device_type == "cpu" else None
+        except AttributeError:  # an input is missing
+            return None
+
+    def run_imperative(self, feed):
+        """The heads for ``feed``, each layer's ``mx.nd`` operators run (and recorded) as imperative code."""
         self.prepare(feed)
         vals = feed + [None] * (self.nslots - len(feed))
         for fn, ins, first, n in self.steps:

@@ -1,7 +1,7 @@
 """``autograd.get_symbol``: a recorded autograd graph as a Symbol whose nodes replay the recorded primitives."""
 import numbers
 
-from . import autograd
+from . import autograd, compiled
 from .base import MXNetError
 from .symbol import Symbol, _Node
 from .symbol_ops import _attr_str
@@ -39,6 +39,39 @@ def from_recorded(head):
             keep.append(arr)
         return made[key]
 
+    def source(x):
+        """The (symbol node, output index) that recorded array ``x`` comes from."""
+        node = x._node
+        if isinstance(node, autograd.OpNode):
+            out = made[id(node)]
+            return out[x._oidx] if isinstance(out, list) else (out, x._oidx)
+        return leaf(x), 0
+
+    def constant(value):
+        c = _Node(None, f"null{next(autograd._var_ids)}")
+        c.value = value.copy()
+        return c
+
+    def expand(cur, program):
+        """A compiled graph's node as the primitives it ran: one symbol node per step."""
+        slots = [None] * program.nfeed
+        linked = dict(zip(cur.attrs["linked"], cur.inputs))
+        vals = cur.attrs["vals"]
+        for i in range(program.nfeed):
+            slots[i] = source(linked[i]) if i in linked else (constant(_host(vals[i])), 0)
+        slots += [None] * (program.nslots - program.nfeed)
+        for prim, ins, first, attrs in program.steps:
+            if prim is None:  # a drawn Dropout mask: the value this forward used
+                slots[first] = (constant(_host(vals[first])), 0)
+                continue
+            n = _Node(prim.name, f"node_{next(autograd._node_ids)}",
+                      {k: _recorded_attr(k, v) for k, v in attrs.items() if v is not None},
+                      [slots[i] + (0,) for i in ins])
+            n.prim, n.pyattrs = prim, dict(attrs)
+            for k in range(prim.n_out):
+                slots[first + k] = (n, k)
+        return [slots[h] for h in program.heads]
+
     def convert(op):
         """Iterative post-order over OpNodes, so deep graphs do not hit the recursion limit."""
         stack = [op]
@@ -56,10 +89,12 @@ def from_recorded(head):
                 stack.extend(pending)
                 continue
             stack.pop()
-            inputs = []
-            for x in cur.inputs:
-                src = made[id(x._node)] if isinstance(x._node, autograd.OpNode) else leaf(x)
-                inputs.append((src, x._oidx if isinstance(x._node, autograd.OpNode) else 0, 0))
+            program = compiled.program_of(cur)
+            if program is not None:
+                made[id(cur)] = expand(cur, program)
+                keep.append(cur)
+                continue
+            inputs = [source(x) + (0,) for x in cur.inputs]
             attrs = {k: _recorded_attr(k, v) for k, v in cur.attrs.items() if v is not None}
             n = _Node(cur.prim.name, f"node_{cur.id}", attrs, inputs)
             n.prim, n.pyattrs = cur.prim, dict(cur.attrs)
@@ -68,5 +103,14 @@ def from_recorded(head):
         return made[id(op)]
 
     if isinstance(head._node, autograd.OpNode):
-        return Symbol([(convert(head._node), head._oidx)])
+        return Symbol([source_of_head(convert, head)])
     return Symbol([(leaf(head), 0)])
+
+
+def source_of_head(convert, head):
+    out = convert(head._node)
+    return out[head._oidx] if isinstance(out, list) else (out, head._oidx)
+
+
+def _host(value):
+    return value.get() if hasattr(value, "get") and not hasattr(value, "__array_interface__") else value

@@ -6,16 +6,21 @@ It binds, initialises, runs forward, lists the trainable weights for the optimiz
 and reads the network's own checkpoint files; everything else (the loop, the optimizer, the
 files around them) is the same code for both. The loop reads top to bottom::
 
+    on_fit_start; log model_summary()
     for epoch in epochs:
         on_epoch_start
-        for batch in (a pure function of (seed, epoch)):
+        for batch in (a pure function of (seed, epoch), the first limit_batches of them):
             with autograd.record(): loss = loss_fn(model.forward(x), y)   # mean over the batch
             loss.backward()
+            clip_global_norm(grads)                                  # optional: the grads' joint L2 norm
             updater(indices, grads, weights)                         # mx.optimizer: wd, clipping, lr schedule
-            on_batch_end
+            on_batch_end                                             # DivergenceGuard, LearningRateMonitor,
+                                                                     #   ProgressBar, ProgressLog (log_every)
         evaluate(val) under predict_mode()                           # Dropout off, BatchNorm moving stats
+        lr_scheduler.observe(logs)                                   # ReduceLROnPlateau only
         on_epoch_end                                                 # EarlyStopping, DivergenceGuard, RunFiles:
                                                                      #   metrics.jsonl, best.params, checkpoint
+    log summary_table() (with out_dir); on_fit_end                   # LogFile (trainkit.log) detaches last
 
 Everything a run needs to continue exactly is in its checkpoint (``out_dir``):
 
@@ -46,7 +51,6 @@ This module never imports Hydra: the command line builds a Trainer in ``trainkit
 import logging
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -61,6 +65,7 @@ from . import stop_signals as _stop_signals
 from .context import Context
 from .callbacks import (Callback, DivergenceGuard, Diverged, EarlyStopping, RunFiles, _Best,  # noqa: F401
                         _overrides)
+from .callbacks_progress import LearningRateMonitor, LogFile, ProgressBar, ProgressLog
 from .checkpoint import CheckpointError, TrainerError, check_out_dir, find_checkpoint  # noqa: F401 - re-exported
 from .checkpoint import _json_line
 from .stop_signals import Interrupted  # noqa: F401 - re-exported
@@ -68,6 +73,7 @@ from .ndarray.ndarray import NDArray, array
 from .tasks import get_task
 from .trainer_model import Model, ModuleModel, as_model  # noqa: F401 - Model, ModuleModel: re-exported
 from .train_data import _Arrays, _Iter, _as_data, _epoch_order, _host  # noqa: F401 - _epoch_order: tests
+from .trainer_epoch import Tally, _fmt, _named, batch_mean, capped, chain, clip_global_norm, iter_inputs
 
 __all__ = ["Trainer", "Model", "ModuleModel", "Callback", "EarlyStopping", "DivergenceGuard", "TrainerError",
            "CheckpointError", "Interrupted", "Diverged", "find_checkpoint", "check_out_dir"]
@@ -136,20 +142,30 @@ class Trainer:
     stop_on_divergence : bool
         Stop with ``Diverged`` at the first non-finite loss or parameter (default True).
     progress : bool or None
-        tqdm bars; None shows them only when stderr is a terminal.
+        tqdm bars (``callbacks_progress.ProgressBar``); None shows them only when stderr is a terminal.
     log_every : int
-        Log the running loss every N batches (0: once per epoch).
+        Log the running loss every N batches (0: once per epoch; ``callbacks_progress.ProgressLog``).
     context : mx.Context, optional
         Where to compute; default the module's context (a block's: where its parameters are, else cpu).
     eval_batch_size : int, optional
         Batch size for evaluate/predict (default max(batch_size, 256)).
+    clip_global_norm : float, optional
+        Between backward and the update, rescale the gradients of all trainable weights together so
+        their global L2 norm is at most this (``gluon.utils.clip_global_norm``'s rule); None leaves
+        them. A non-finite norm is left alone, for DivergenceGuard to report. The optimizer's own
+        ``clip_gradient`` (element-wise) still applies after it.
+    limit_batches : int, optional
+        Run only the first N batches of each training epoch and of each evaluation pass (validation
+        and ``evaluate``), for smoke tests and debugging; None runs them all. The epoch order is
+        unchanged: epoch ``e`` still starts with the first N batches of its full permutation.
     """
 
     def __init__(self, module, initializer=None, optimizer="sgd", optimizer_params=None, train_data=None,
                  val_data=None, loss=None, metrics=None, epochs=10, batch_size=32,
                  shuffle=True, seed=0, callbacks=(), early_stopping=None, out_dir=None, monitor=None,
                  mode="auto", checkpoint_every=0, resume=None, progress=None, log_every=0, context=None,
-                 eval_batch_size=None, keep_last=None, config=None, stop_on_divergence=True, task="classification"):
+                 eval_batch_size=None, keep_last=None, config=None, stop_on_divergence=True, task="classification",
+                 limit_batches=None, clip_global_norm=None):
         self.model = as_model(module, context)   # the one interface the loop uses (ModuleModel, gluon BlockModel)
         self.module = self.model.network          # the network itself: the mx.mod.Module or the Gluon block
         self.context = context if context is not None else self.model.default_context()
@@ -169,13 +185,14 @@ class Trainer:
                 raise ValueError(f"loss {loss.loss_name!r} belongs to task={owner}, but this Trainer has "
                                  f"task={self.task.name}; use one of its losses ({', '.join(self.task.losses)}).")
         elif callable(loss):
-            loss = _batch_mean(loss)
+            loss = batch_mean(loss)
         else:
             raise TypeError(f"loss must be a name or a callable(outputs, labels), got {type(loss).__name__}.")
         self.loss_fn = loss
         self._metric_specs = list(self.task.default_metrics if metrics is None else metrics)
         self.task.metrics(self._metric_specs)  # unknown names fail here, not after the first epoch
-        for name, value, low in (("epochs", epochs, 0), ("batch_size", batch_size, 1)):
+        for name, value, low in (("epochs", epochs, 0), ("batch_size", batch_size, 1),
+                                 ("log_every", log_every or 0, 0)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
         self.epochs = int(epochs)
@@ -193,6 +210,10 @@ class Trainer:
             self.callbacks.append(DivergenceGuard())
         if out_dir is not None:
             self.callbacks.append(RunFiles())
+        # what a run shows, after RunFiles: stateless, so older checkpoints' callback states still line up
+        self.callbacks += [LearningRateMonitor(), ProgressBar(), ProgressLog()]
+        if out_dir is not None:
+            self.callbacks.append(LogFile())  # last: it keeps every line the others log up to fit's end
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.monitor, self.mode = (monitor if monitor is not None else self.task.default_monitor), mode
         self.checkpoint_every = int(checkpoint_every or 0)
@@ -209,6 +230,9 @@ class Trainer:
         self.progress = progress
         self.log_every = int(log_every or 0)
         self.eval_batch_size = int(eval_batch_size or max(self.batch_size, 256))
+        self.limit_batches = _check_limit(limit_batches)
+        self.clip_global_norm = _check_max_norm(clip_global_norm)
+        self.grad_norm = None        # the last batch's gradient norm before clipping (with clip_global_norm)
 
         self.history = []
         self.epoch = 0               # completed epochs
@@ -227,6 +251,10 @@ class Trainer:
         self._extra = []
         self._packer = _random_state.Packer()
         self._lock = None
+        self._init_used = None       # the initializer fit applied (None: the network came with its values)
+        self._tally = None           # the running totals of the epoch in progress (progress bars, log_every)
+        self._run_stats = None       # the last fit's clock and samples (summary_table)
+        self.num_batches = None      # batches in each training epoch, after limit_batches (None: unknown)
 
     # ----- config -----------------------------------------------------------------------------
     @classmethod
@@ -265,26 +293,46 @@ class Trainer:
             restore()
             self._release()
             raise
-        show = self.progress if self.progress is not None else sys.stderr.isatty()
-        file_handler = self._attach_log_file()
+        self._run_stats = {"start": time.perf_counter(), "samples": 0, "train_seconds": 0.0}
         try:
             # overflow warnings would only repeat what DivergenceGuard reports, in a worse place
             with np.errstate(over="ignore", invalid="ignore"):
-                if show:
-                    from tqdm.contrib.logging import logging_redirect_tqdm
-                    with logging_redirect_tqdm(loggers=[logging.getLogger()]):
-                        self._fit(show)
-                else:
-                    self._fit(False)
+                self._fit()
         except BaseException as exc:
             for cb in self.callbacks:
                 cb.on_exception(self, exception=exc)
             raise
         finally:
+            self._run_stats["end"] = time.perf_counter()
             restore()
-            self._detach_log_file(file_handler)
             self._release()
         return self.history
+
+    def model_summary(self):
+        """A plain-text table of the network's parameters: layer, name, shape, count and initializer (the
+        parameter's own, else what the Trainer's initializer gives it), then the totals. fit() logs it
+        when it starts. Before fit the shapes a Gluon block defers are shown as '?'."""
+        from .callbacks_summary import model_summary
+        if not self._ready and self.train_data is not None:
+            self._prepare_module(self.train_data)  # bind a Module so its shapes are known
+        return model_summary(self)
+
+    def _planned_initializer(self):
+        """The initializer fit applied, or (before fit) will apply; None when the network keeps its own values."""
+        if self._ready:
+            return self._init_used
+        if self.model.ready and self.initializer is None:
+            return None
+        from . import initializer as _init
+        init = self.initializer if self.initializer is not None else _init.Xavier()
+        return _init.create(init) if isinstance(init, (str, dict, list, tuple)) else init
+
+    def summary_table(self):
+        """A plain-text summary of the run: epochs, wall time and samples/s of the last fit(), the best
+        (with its epoch) and final value of every train_*/val_* metric, and the run folder's files with
+        their sizes. fit() logs it at the end when there is an out_dir."""
+        from .callbacks_summary import run_summary
+        return run_summary(self)
 
     def request_stop(self, signum=signal.SIGINT):
         """Stop as a signal would: finish the batch, checkpoint, raise Interrupted (for callbacks, tests)."""
@@ -313,7 +361,7 @@ class Trainer:
             X = X[0]
         if hasattr(X, "reset") and hasattr(X, "__iter__"):
             self._prepare_module(_Iter(X, "X"))
-            batches = _iter_inputs(X, self.context)
+            batches = iter_inputs(X, self.context)
         else:
             Xn = X.asnumpy() if isinstance(X, NDArray) else np.asarray(X)
             Xn = np.ascontiguousarray(Xn, dtype=np.float32)
@@ -351,7 +399,7 @@ class Trainer:
             if self.out_dir is not None and self._lock is None:  # a second fit() on the same trainer
                 self._lock = _ckpt.FolderLock(self.out_dir).acquire()
             return
-        from . import initializer as _init, optimizer as _opt
+        from . import optimizer as _opt
         self._prepare_module(self.train_data)
         if self.val_data is not None:
             self._prepare_module(self.val_data)
@@ -359,10 +407,9 @@ class Trainer:
         if self.seed is not None:
             _random.seed(int(self.seed))
         if not m.ready or self.initializer is not None:
-            init = self.initializer if self.initializer is not None else _init.Xavier()
-            if isinstance(init, (str, dict, list, tuple)):
-                init = _init.create(init)
+            init = self._planned_initializer()
             m.initialize(init, self.context)
+            self._init_used = init   # for model_summary
 
         # the optimizer: indices as the network's own format numbers them (Module.load_optimizer_states,
         # gluon.Trainer.load_states read the .states files)
@@ -390,6 +437,9 @@ class Trainer:
         self._extra = self._new_metrics()
 
         self._best = _Best(self._monitor_name(), self.mode)
+        sched = self._observing_scheduler()
+        if sched is not None:
+            self._check_monitor(sched.monitor, f"{type(sched).__name__} monitor")
         if self.out_dir is not None:
             self._claim_out_dir()
         if self.resume is not None:
@@ -479,94 +529,69 @@ class Trainer:
                           durable=False)
 
     # ----- the loop -------------------------------------------------------------------------
-    def _fit(self, show):
+    def _fit(self):
         train = self.train_data
         nb = train.num_batches(self.batch_size)
+        limit = self.limit_batches
+        if limit is not None:
+            nb = limit if nb is None else min(nb, limit)
+        self.num_batches = nb        # of each training epoch (None: a DataIter that does not say)
         forward, loss_fn, updater = self.model.forward, self.loss_fn, self._updater
         indices, weights = self._indices, self._weights
-        extra = self._extra
         batch_hooks = [cb for cb in self.callbacks if _overrides(cb, "on_batch_end")]
-        log_every = self.log_every
         record = autograd.record
+        max_norm = self.clip_global_norm
 
         for cb in self.callbacks:
             cb.on_fit_start(self)
+        _log_table(self.model_summary, "model summary")
         if self.epoch >= self.epochs:
             log.info("nothing to train: %d of %d epochs are already done", self.epoch, self.epochs)
-        epoch_bar = _bar(show, total=self.epochs, initial=self.epoch, desc="epochs", unit="epoch", position=0,
-                         leave=True)
-        try:
-            while self.epoch < self.epochs and not self.stop_training:
+        while self.epoch < self.epochs and not self.stop_training:
+            if self._stop_signal:
+                self._interrupt(0)
+            epoch = self.epoch + 1
+            start = self._batches_done
+            if start == 0:
+                tally = self._tally = Tally(self._extra)
+                if isinstance(train, _Iter):
+                    self._epoch_random = _random.get_state()  # the DataIter's reset() draws from it
+                for cb in self.callbacks:
+                    cb.on_epoch_start(self, epoch=epoch)
+            else:  # resuming inside this epoch
+                tally = self._tally = Tally(self._extra, self._partial)
+            tic = time.perf_counter()
+            b = start
+            for x, y, y_np in capped(self._epoch_batches(epoch, start), limit, start):
                 if self._stop_signal:
-                    self._interrupt(0)
-                epoch = self.epoch + 1
-                start = self._batches_done
-                if start == 0:
-                    loss_sum, seen, elapsed = 0.0, 0, 0.0
-                    for m in extra:
-                        m.reset()
-                    if isinstance(train, _Iter):
-                        self._epoch_random = _random.get_state()  # the DataIter's reset() draws from it
-                    for cb in self.callbacks:
-                        cb.on_epoch_start(self, epoch=epoch)
-                else:  # resuming inside this epoch
-                    loss_sum, seen, elapsed = (self._partial[k] for k in ("loss_sum", "seen", "elapsed"))
-                tic = time.perf_counter()
-                batches = self._epoch_batches(epoch, start)
-                bar = _bar(show, total=nb, initial=start, desc=f"epoch {epoch}", unit="batch", position=1,
-                           leave=False)
-                every, shown = max(1, (nb or 100) // 50), start
-                b = start
-                for x, y, y_np in batches:
-                    if self._stop_signal:
-                        self._partial = {"loss_sum": loss_sum, "seen": seen,
-                                         "elapsed": elapsed + time.perf_counter() - tic}
-                        self._interrupt(b)
-                    with record():
-                        out = forward(x)
-                        loss = loss_fn(out, y)
-                    loss.backward()
-                    updater(indices, [w.grad for w in weights], weights)
-                    n = len(y_np)
-                    value = float(_host(loss)[0])
-                    loss_sum += value * n
-                    seen += n
-                    if extra:  # every metric from the host arrays: one copy of the outputs per batch
-                        out_np = [_host(out)]
-                        for m in extra:
-                            m.update([y_np], out_np)
-                    b += 1
-                    for cb in batch_hooks:
-                        cb.on_batch_end(self, epoch=epoch, batch=b - 1, loss=value)
-                    if bar is not None and b - shown >= every:  # throttled: tqdm formats on each call
-                        bar.set_postfix(_running(loss_sum, seen, extra), refresh=False)
-                        bar.update(b - shown)
-                        shown = b
-                    if log_every and b % log_every == 0:
-                        log.info("epoch %d batch %d: %s", epoch, b,
-                                 " ".join(f"{k}={v}" for k, v in _running(loss_sum, seen, extra).items()))
-                if bar is not None:
-                    bar.close()
-                self._batches_done, self._partial = 0, None
-                train_logs = {"loss": loss_sum / max(seen, 1)}
-                for m in extra:
-                    train_logs.update(_named(m))
-                logs = {"epoch": epoch}
-                logs.update({f"train_{k}": v for k, v in train_logs.items()})
-                if self.val_data is not None:
-                    logs.update({f"val_{k}": v for k, v in self._evaluate(self.val_data, self._val_metrics()).items()})
-                logs["lr"] = float(self.optimizer.learning_rate)
-                logs["time"] = round(elapsed + time.perf_counter() - tic, 6)
-                self._end_epoch(epoch, logs)
-                if epoch_bar is not None:
-                    post = {k: f"{logs[k]:.4f}" for k in ("train_loss", self._best.monitor) if k in logs}
-                    epoch_bar.set_postfix(post, refresh=False)
-                    epoch_bar.update(1)
-        finally:
-            if epoch_bar is not None:
-                epoch_bar.close()
+                    self._partial = tally.partial(tic)
+                    self._interrupt(b)
+                with record():
+                    out = forward(x)
+                    loss = loss_fn(out, y)
+                loss.backward()
+                grads = [w.grad for w in weights]
+                if max_norm is not None:
+                    self.grad_norm = clip_global_norm(grads, max_norm)
+                updater(indices, grads, weights)
+                value = tally.add(loss, out, y_np)
+                for cb in batch_hooks:
+                    cb.on_batch_end(self, epoch=epoch, batch=b, loss=value)
+                b += 1
+            self._run_stats["samples"] += tally.seen - tally.seen_before
+            self._run_stats["train_seconds"] += time.perf_counter() - tic
+            self._batches_done, self._partial = 0, None
+            logs = {"epoch": epoch}
+            logs.update({f"train_{k}": v for k, v in tally.result().items()})
+            if self.val_data is not None:
+                logs.update({f"val_{k}": v for k, v in self._evaluate(self.val_data, self._val_metrics()).items()})
+            logs["lr"] = float(self.optimizer.learning_rate)
+            logs["time"] = round(tally.elapsed + time.perf_counter() - tic, 6)
+            self._end_epoch(epoch, logs)
         if self.stop_reason:
             log.info("stopped after epoch %d: %s", self.epoch, self.stop_reason)
+        if self.out_dir is not None:
+            _log_table(self.summary_table, "run summary")
         for cb in self.callbacks:
             cb.on_fit_end(self, history=self.history)
 
@@ -585,7 +610,7 @@ class Trainer:
         batches = train.batches(bs, ctx, None, start)
         first = next(batches, None)
         _random.set_state(mid)
-        return _chain(first, batches)
+        return chain(first, batches)
 
     def _val_metrics(self):
         if not hasattr(self, "_val_extra"):
@@ -603,17 +628,25 @@ class Trainer:
         log.info("epoch %d/%d: %s%s", epoch, self.epochs,
                  " ".join(f"{k}={_fmt(v)}" for k, v in logs.items() if k != "epoch"),
                  " (best)" if self.improved else "")
+        sched = self._observing_scheduler()
+        if sched is not None:  # before the callbacks, so the checkpoint holds the scheduler after this epoch
+            sched.observe(logs, epoch=epoch)
         # user callbacks (EarlyStopping), then DivergenceGuard (non-finite parameters never reach a file),
         # then RunFiles: metrics.jsonl, best.params, the checkpoint
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch=epoch, logs=logs)
+
+    def _observing_scheduler(self):
+        """The optimizer's lr_scheduler when it follows the epochs' logs (``observe``: ReduceLROnPlateau)."""
+        sched = getattr(self.optimizer, "lr_scheduler", None)
+        return sched if callable(getattr(sched, "observe", None)) else None
 
     # ----- evaluation -----------------------------------------------------------------------
     def _evaluate(self, data, extra):
         forward, loss_fn, ctx = self.model.forward, self.loss_fn, self.context
         loss_sum, seen = 0.0, 0
         with autograd.predict_mode():
-            for x, y, y_np in data.batches(self.eval_batch_size, ctx):
+            for x, y, y_np in capped(data.batches(self.eval_batch_size, ctx), self.limit_batches):
                 out = forward(x)
                 loss = loss_fn(out, y)
                 n = len(y_np)
@@ -641,87 +674,39 @@ class Trainer:
     def _interrupt(self, batches_done):
         _stop_signals.interrupt(self, batches_done)
 
-    # ----- log file ---------------------------------------------------------------------------
-    def _attach_log_file(self):
-        """With out_dir and no log file already writing there (Hydra's), log INFO to out_dir/trainkit.log."""
-        if self.out_dir is None:
-            return None
-        target = self.out_dir.resolve()
-        for lg in (logging.getLogger(), log):
-            for h in lg.handlers:
-                if isinstance(h, logging.FileHandler) and Path(h.baseFilename).resolve().parent == target:
-                    return None
-        handler = logging.FileHandler(self.out_dir / "trainkit.log", encoding="utf-8")
-        handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
-        handler._trainkit_level = log.level
-        if log.getEffectiveLevel() > logging.INFO:
-            log.setLevel(logging.INFO)
-        log.addHandler(handler)
-        return handler
-
-    @staticmethod
-    def _detach_log_file(handler):
-        if handler is not None:
-            log.removeHandler(handler)
-            log.setLevel(handler._trainkit_level)
-            handler.close()
-
-
 # ----- helpers -------------------------------------------------------------------------------------
+def _log_table(make, what):
+    """Log a summary table; one that cannot be made is a warning, never the end of a training run."""
+    try:
+        text = make()
+    except Exception as e:  # a network or initializer the table cannot follow: the run matters more
+        log.warning("no %s: %s: %s", what, type(e).__name__, e)
+        return
+    log.info("%s", text)
+
+
+def _check_limit(value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"limit_batches must be None (every batch) or an int >= 1 (the number of batches to run "
+                         f"in each training epoch and evaluation pass), got {value!r}. Use e.g. limit_batches=2 "
+                         "for a quick smoke run.")
+    return int(value)
+
+
+def _check_max_norm(value):
+    if value is None:
+        return None
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    if not ok or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"clip_global_norm must be None (no clipping) or a positive number, the largest global "
+                         f"L2 norm the gradients may have, got {value!r}. Use e.g. clip_global_norm=1.0.")
+    return float(value)
+
+
 def _same_folder(path, folder):
     target = Path(os.path.expanduser(str(path)))
     return (target if target.is_dir() else target.parent).resolve() == Path(folder).resolve()
 
 
-def _running(loss_sum, seen, metrics=()):
-    """The running loss and the first metric (e.g. accuracy), for the progress bar and log_every."""
-    out = {"loss": f"{loss_sum / max(seen, 1):.4f}"}
-    for m in list(metrics)[:1]:
-        for k, v in _named(m).items():
-            out[k[:3] if k == "accuracy" else k] = f"{v:.4f}"
-    return out
-
-
-def _named(metric):
-    name, value = metric.get()
-    if isinstance(name, (list, tuple)):
-        return {n: float(v) for n, v in zip(name, value)}
-    return {name: float(value)}
-
-
-def _fmt(v):
-    return f"{v:.4f}" if isinstance(v, float) else str(v)
-
-
-def _batch_mean(fn):
-    """A user loss as the batch mean (backward of a per-sample vector would sum the gradients)."""
-    def loss(logits, labels):
-        value = fn(logits, labels)
-        if not isinstance(value, NDArray):
-            raise TypeError(f"the loss function must return an NDArray, got {type(value).__name__}.")
-        if value.size != 1:
-            from . import nd
-            value = nd.mean(value).reshape((1,))
-        return value.reshape((1,)) if value.shape != (1,) else value
-    return loss
-
-
-def _iter_inputs(it, ctx):
-    it.reset()
-    for batch in it:
-        x = batch.data[0]
-        keep = x.shape[0] - (batch.pad or 0)
-        yield (x[0:keep] if keep < x.shape[0] else x).as_in_context(ctx)
-
-
-def _chain(first, rest):
-    if first is not None:
-        yield first
-    yield from rest
-
-
-def _bar(show, **kwargs):
-    if not show:
-        return None
-    from tqdm import tqdm
-    return tqdm(dynamic_ncols=True, file=sys.stderr, **kwargs)

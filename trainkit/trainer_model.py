@@ -3,6 +3,7 @@
 A Gluon block has its own adapter, ``trainkit.gluon.adapter.BlockModel``; ``as_model`` picks one,
 so the Trainer's loop reads the same for both.
 """
+import json
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,15 @@ class Model:
     def save_params(self, path):
         """Write the parameters (best.params) in the network's own format."""
         raise NotImplementedError
+
+    def summary_rows(self):
+        """One dict per parameter array, in the network's order, for ``Trainer.model_summary``:
+        ``layer`` (the layer that owns it, e.g. ``fc1 (FullyConnected)``), ``name``, ``shape`` and
+        ``count`` (None while unknown: a deferred shape), ``trained`` (False for auxiliary states and
+        ``grad_req='null'``) and ``init`` (the parameter's own initializer, as ``dumps()``, where it
+        has one; None: the Trainer's initializer fills it). This default knows only the live arrays."""
+        trained = {n for _, n, _ in self.trainable()}
+        return [_row("", n, tuple(a.shape), n in trained, None) for n, a in self.params.items()]
 
     def checkpoint_files(self, number):
         """``({role: file name}, {file name: bytes})``: the network's files of checkpoint ``number``;
@@ -138,6 +148,33 @@ class ModuleModel(Model):
     def save_params(self, path):
         self.module.save_params(str(path))
 
+    def summary_rows(self):
+        m = self.module
+        sym = m.symbol
+        inputs = set(m.data_names) | set(m.label_names)
+        shapes = {}
+        if m.binded:  # the shapes follow from one sample's
+            sample = (1,) + tuple(m.data_shapes[0].shape[1:])
+            arg_shapes, _, aux_shapes = sym.infer_shape(**{m.data_names[0]: sample})
+            shapes = dict(zip(sym.list_arguments(), arg_shapes))
+            shapes.update(zip(sym.list_auxiliary_states(), aux_shapes))
+        trained = {n for _, n, _ in self.trainable()} if m.binded else \
+            set(sym.list_arguments()) - set(m._fixed_param_names or ()) - inputs
+        attrs = sym.attr_dict()
+        nodes = json.loads(sym.tojson())["nodes"]
+        rows, seen = [], set()
+        for node in nodes:
+            if node["op"] == "null":
+                continue
+            for source, _, _ in node["inputs"]:
+                pname = nodes[source]["name"]
+                if nodes[source]["op"] != "null" or pname in inputs or pname in seen:
+                    continue
+                seen.add(pname)
+                rows.append(_row(f"{node['name']} ({node['op']})", pname, shapes.get(pname), pname in trained,
+                                 attrs.get(pname, {}).get("__init__")))
+        return rows
+
     def checkpoint_files(self, number):
         from . import serialization
         arg_params, aux_params = self.module.get_params()
@@ -170,6 +207,12 @@ def as_model(network, context=None):
         return BlockModel(network)
     raise TypeError(f"Trainer needs an mx.mod.Module, an mx.sym.Symbol or a Gluon block, got "
                     f"{type(network).__name__}.")
+
+
+def _row(layer, name, shape, trained, init):
+    known = shape is not None and all(int(d) > 0 for d in shape)
+    return {"layer": layer, "name": name, "shape": tuple(int(d) for d in shape) if shape is not None else None,
+            "count": int(np.prod(shape, dtype=np.int64)) if known else None, "trained": bool(trained), "init": init}
 
 
 def _features(shape):

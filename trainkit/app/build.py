@@ -16,7 +16,8 @@ import numpy as np
 
 import trainkit as mx
 from trainkit.app.data import DataError, load_data
-from trainkit.app.schema import ConfigError, SchedulerName, init_spec, task_parts, to_plain
+from trainkit.app.checks import callback_specs, init_spec, locate_target, task_parts, to_plain
+from trainkit.app.schema import ConfigError, SchedulerName
 
 log = logging.getLogger("trainkit")
 
@@ -101,7 +102,7 @@ def make_initializer(spec):
 
 
 def build_context(device):
-    """mx.cpu(id) or mx.gpu(id) for cfg.device (schema.validate has checked that the GPU exists)."""
+    """mx.cpu(id) or mx.gpu(id) for cfg.device (checks.validate has checked that the GPU exists)."""
     if str(device.name) == "gpu":
         return mx.gpu(int(device.id))
     return mx.cpu(int(device.id))
@@ -117,15 +118,25 @@ _OPTIMIZER_KEYS = {  # config key -> mx.optimizer argument, beyond lr/wd/clip_gr
 }
 
 
-def build_lr_scheduler(sched, lr, total_updates):
+def build_lr_scheduler(sched, lr, total_updates, monitor="val_loss"):
     """An mx.lr_scheduler object for cfg.optimizer.lr_scheduler (None for name=none).
 
     Steps count updates (minibatches), as in MXNet. cosine with max_update=null runs over the
-    whole training (`total_updates`).
+    whole training (`total_updates`). plateau watches a metric once per epoch instead (the Trainer
+    feeds it each epoch's logs); `monitor` is the run's, used when lr_scheduler.monitor is null.
     """
     name = str(sched.name)
     if name == SchedulerName.none:
         return None
+    if name == SchedulerName.plateau:
+        watched = str(sched.monitor) if sched.monitor is not None else monitor
+        try:
+            return mx.lr_scheduler.ReduceLROnPlateau(monitor=watched, factor=float(sched.factor),
+                                                     patience=int(sched.patience), cooldown=int(sched.cooldown),
+                                                     min_lr=float(sched.min_lr), base_lr=lr)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"optimizer.lr_scheduler.name=plateau: {str(e).replace('ReduceLROnPlateau: ', '')} "
+                              "Set that optimizer.lr_scheduler.* key accordingly.") from None
     warm = {"warmup_steps": int(sched.warmup_steps), "warmup_begin_lr": float(sched.warmup_begin_lr),
             "warmup_mode": str(sched.warmup_mode)}
     if name == "factor":
@@ -141,7 +152,7 @@ def build_lr_scheduler(sched, lr, total_updates):
     return mx.lr_scheduler.CosineScheduler(max_update=max_update, base_lr=lr, final_lr=float(sched.final_lr), **warm)
 
 
-def build_optimizer(opt, total_updates):
+def build_optimizer(opt, total_updates, monitor="val_loss"):
     """(name, optimizer_params) for mx.optimizer.create from cfg.optimizer."""
     name = str(opt.name)
     lr = float(opt.lr)
@@ -152,7 +163,7 @@ def build_optimizer(opt, total_updates):
         value = opt[key]
         if value is not None:
             params[arg] = value if isinstance(value, bool) else float(value)
-    scheduler = build_lr_scheduler(opt.lr_scheduler, lr, total_updates)
+    scheduler = build_lr_scheduler(opt.lr_scheduler, lr, total_updates, monitor)
     if scheduler is not None:
         params["lr_scheduler"] = scheduler
     return name, params
@@ -300,6 +311,7 @@ class Built:
         data = load_data(cfg.data, self.task)
         self.X, self.y, self.X_val, self.y_val = data.X, data.y, data.X_val, data.y_val
         self.feature_names, self.standardization = data.feature_names, data.standardization
+        self.class_names = data.class_names  # text labels in the data ("cat", "dog"): index i is class_names[i]
         if self.task.name == "classification":
             from trainkit.app.data import num_classes
             self.classes, how = num_classes(self.y, self.y_val, cfg.model.num_classes)
@@ -350,8 +362,49 @@ def _load_path(node):
     return "?"
 
 
+def debug_mode(cfg):
+    """"fast_dev_run", "overfit" or None (cfg.debug, from debug=NAME)."""
+    debug = cfg.get("debug")
+    return None if debug is None else str(debug.name)
+
+
+def build_callbacks(cfg, logger=True):
+    """The logger (cfg.logger) and every cfg.callbacks entry, built with hydra.utils.instantiate: each must
+    be a trainkit Callback. ConfigError names the entry when one cannot be imported, built or used."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from trainkit.callbacks import Callback
+    out = []
+    for key, spec in callback_specs(cfg):
+        if key == "logger" and not logger:
+            continue
+        locate_target(spec, key)
+        plain = OmegaConf.to_container(spec, resolve=True, enum_to_str=True)
+        try:
+            obj = instantiate(plain)
+        except Exception as e:  # Hydra's InstantiationException wraps the constructor's own error
+            cause = e.__cause__ or e
+            args = ", ".join(k for k in plain if k != "_target_") or "none"
+            raise ConfigError(f"{key}: building {plain['_target_']} failed ({type(cause).__name__}: "
+                              f"{str(cause).strip().splitlines()[0] if str(cause).strip() else ''}). Its keyword "
+                              f"arguments come from the other keys of {key} ({args}); make them match the "
+                              "constructor.") from None
+        if not isinstance(obj, Callback):
+            raise ConfigError(f"{key}._target_={plain['_target_']!r} built a {type(obj).__module__}."
+                              f"{type(obj).__qualname__}, which is not a trainkit Callback; the Trainer can only "
+                              "call trainkit.callbacks.Callback objects (subclass it).")
+        out.append(obj)
+    return out
+
+
 def build_trainer(cfg, out_dir=None, progress=None, built=None):
-    """A ready-to-fit Trainer for a validated config; `out_dir=None` writes no files."""
+    """A ready-to-fit Trainer for a validated config; `out_dir=None` writes no files.
+
+    debug=fast_dev_run and debug=overfit are applied here, after the recipe and every override, so no
+    recipe value can undo them: fast_dev_run runs its epochs over limit_batches batches (training and
+    validation), with no logger and no files; overfit trains on the first limit_batches batches of
+    the training data only, without validation or early stopping."""
     from trainkit.trainer import EarlyStopping, Trainer
 
     b = built or Built(cfg, out_dir)
@@ -361,21 +414,36 @@ def build_trainer(cfg, out_dir=None, progress=None, built=None):
         module = b.network  # a Gluon block: the Trainer adapts it (trainkit.gluon.adapter.BlockModel)
     else:
         module = mx.mod.Module(b.symbol, data_names=["data"], label_names=None, context=ctx)
-    total_updates = int(t.epochs) * math.ceil(len(b.X) / int(t.batch_size))
-    opt_name, opt_params = build_optimizer(cfg.optimizer, total_updates)
-    has_val = len(b.X_val) > 0
+    mode = debug_mode(cfg)
+    epochs, limit = int(t.epochs), t.limit_batches
+    X, y, X_val, y_val = b.X, b.y, b.X_val, b.y_val
+    if mode is not None:
+        epochs, limit = int(cfg.debug.epochs), int(cfg.debug.limit_batches)
+    if mode == "fast_dev_run":
+        out_dir = None
+    elif mode == "overfit":
+        # the same few samples every epoch: limit_batches alone would draw new ones from each shuffle
+        keep = limit * int(t.batch_size)
+        X, y, X_val, y_val, limit = X[:keep], y[:keep], X_val[:0], y_val[:0], None
+    batches = math.ceil(len(X) / int(t.batch_size))
+    total_updates = epochs * (min(batches, int(limit)) if limit is not None else batches)
+    has_val = len(X_val) > 0
+    monitor = b.monitor if has_val or not b.monitor.startswith("val_") else "train_" + b.monitor[4:]
+    opt_name, opt_params = build_optimizer(cfg.optimizer, total_updates, monitor)
     es = t.early_stopping
-    callbacks = []
-    if es.patience is not None:
+    callbacks = build_callbacks(cfg, logger=mode != "fast_dev_run")
+    if es.patience is not None and mode is None:
         callbacks.append(EarlyStopping(monitor=b.monitor, patience=int(es.patience), mode=str(es.mode),
                                        min_delta=float(es.min_delta)))
     return Trainer(module, task=b.task, loss=b.loss, metrics=b.metric_names, initializer=b.initializer,
                    optimizer=opt_name, optimizer_params=opt_params,
-                   train_data=(b.X, b.y), val_data=(b.X_val, b.y_val) if has_val else None,
-                   epochs=int(t.epochs), batch_size=int(t.batch_size), shuffle=bool(t.shuffle), seed=int(cfg.seed),
-                   callbacks=callbacks, out_dir=out_dir, monitor=b.monitor, mode=str(es.mode),
+                   train_data=(X, y), val_data=(X_val, y_val) if has_val else None,
+                   epochs=epochs, batch_size=int(t.batch_size), shuffle=bool(t.shuffle), seed=int(cfg.seed),
+                   callbacks=callbacks, out_dir=out_dir, monitor=monitor, mode=str(es.mode),
                    checkpoint_every=int(t.checkpoint_every), resume=_resume_arg(b, t.resume), progress=progress,
-                   log_every=int(t.log_every), context=ctx, keep_last=t.keep_last, config=to_plain(cfg))
+                   log_every=int(t.log_every), context=ctx, keep_last=t.keep_last, config=to_plain(cfg),
+                   limit_batches=None if limit is None else int(limit),
+                   clip_global_norm=None if t.clip_global_norm is None else float(t.clip_global_norm))
 
 
 def _resume_arg(built, resume):
@@ -386,15 +454,23 @@ def _resume_arg(built, resume):
 
 
 # ----- dry run -------------------------------------------------------------------------------------
-def describe(cfg, built=None):
-    """The dry-run report: the network, then each parameter's shape, initializer, Mixed pattern,
-    expected mean/std and count (mx.init.describe), and the total."""
+def network_line(cfg, built):
+    """``model: mlp  data (64 features) -> fc1 -> relu1 -> fc2 (10 classes)``."""
+    layers = " -> ".join(_layer_names(built.symbol))
+    units = "classes" if built.task.name == "classification" else "output unit(s)"
+    return f"model: {cfg.model.name}  data ({built.features} features) -> {layers} ({built.classes} {units})"
+
+
+def describe(cfg, built=None, dry_run=True):
+    """The dry run's model summary: the network, then each parameter's shape, initializer, Mixed pattern,
+    expected mean/std and count (mx.init.describe), and the total (`dry_run=True` adds the line saying
+    nothing was trained). A normal run logs the network line, and the Trainer its own parameter table."""
     b = built or Built(cfg)
-    rows = b.rows
-    layers = " -> ".join(_layer_names(b.symbol))
-    lines = [f"model: {cfg.model.name}  data ({b.features} features) -> {layers} ({b.classes} classes)",
+    lines = [network_line(cfg, b),
              f"initializer: {cfg.initializer.name} (per parameter below; mean and std are expected values)",
-             "", mx.init.format_table(rows), "", "dry run: nothing was trained (dry_run=false trains)."]
+             "", mx.init.format_table(b.rows)]
+    if dry_run:
+        lines += ["", "dry run: nothing was trained (dry_run=false trains)."]
     return "\n".join(lines)
 
 
@@ -410,7 +486,8 @@ def _layer_names(symbol):
 RESUMABLE = ("trainer.epochs", "trainer.checkpoint_every", "trainer.keep_last", "trainer.progress",
              "trainer.log_every", "trainer.resume", "trainer.shuffle", "trainer.early_stopping.patience",
              "trainer.early_stopping.min_delta", "dry_run", "seed", "device.", "data.path",
-             "optimizer.lr", "optimizer.wd", "optimizer.clip_gradient", "optimizer.momentum", "optimizer.beta1",
+             "optimizer.lr", "optimizer.wd", "optimizer.clip_gradient", "trainer.clip_global_norm",
+             "optimizer.momentum", "optimizer.beta1",
              "optimizer.beta2", "optimizer.epsilon", "optimizer.gamma1", "optimizer.gamma2", "optimizer.eps",
              "optimizer.clip_weights")
 
@@ -465,11 +542,14 @@ def run(cfg):
     if cfg.trainer.resume is None and "submitit" in str(hc.launcher.get("_target_", "")):
         # submitit requeues a preempted or timed-out job into the same folder: continue it there
         cfg.trainer.resume = "auto"
+    mode = debug_mode(cfg)
+    writes = mode != "fast_dev_run"  # fast_dev_run: nothing of this run outlives it
     check_out_dir(out_dir, cfg.trainer.resume, own=_own_files(out_dir))  # before writing anything into it
     index, meta = resume_source(cfg, out_dir)
     if meta is not None:
         refuse_unresumable(meta.get("config"), to_plain(cfg), f"from {index}")
-    files.write_text(out_dir / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    if writes:
+        files.write_text(out_dir / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     built = Built(cfg, out_dir, resume=(index, meta))
     if cfg.dry_run:
         print(describe(cfg, built))
@@ -477,12 +557,28 @@ def run(cfg):
     progress = cfg.trainer.progress
     if progress is None:  # only on a terminal, never in a multirun (joblib jobs would share it)
         progress = sys.stderr.isatty() and hc.mode != RunMode.MULTIRUN
-    if built.standardization is not None:  # prediction (python -m trainkit predict) applies the same scaling
-        from trainkit.app.data import save_standardization
-        save_standardization(out_dir, built.standardization)
-    trainer = build_trainer(cfg, out_dir=out_dir, progress=progress, built=built)
-    log.info("run folder %s", out_dir)
+    if writes:  # prediction (python -m trainkit predict) applies the same scaling and class names
+        from trainkit.app.data import save_class_names, save_standardization
+        if built.standardization is not None:
+            save_standardization(out_dir, built.standardization)
+        if built.class_names is not None:
+            save_class_names(out_dir, built.class_names)
+    trainer = build_trainer(cfg, out_dir=out_dir if writes else None, progress=progress, built=built)
+    log.info("%s", network_line(cfg, built))  # the Trainer logs the parameter table when fit starts
+    if mode == "fast_dev_run":
+        log.info("debug=fast_dev_run: %s of %s and %s; nothing is written (no run folder, checkpoint or log "
+                 "is kept)", _count(trainer.epochs, "epoch"), _count(cfg.debug.limit_batches, "training batch"),
+                 _count(cfg.debug.limit_batches, "validation batch"))
+    else:
+        log.info("run folder %s", out_dir)
     history = trainer.fit()
+    _log_summary(trainer)
+    if mode == "overfit":
+        overfit_verdict(history, cfg)
+    elif mode == "fast_dev_run":
+        log.info("debug=fast_dev_run: the pipeline ran end to end (data, model, updates, evaluation); nothing was "
+                 "saved")
+        return None
     best = trainer.best
     if best and best["value"] is not None:
         log.info("best %s=%.4f at epoch %s; parameters in %s", best["monitor"], best["value"], best["epoch"],
@@ -490,3 +586,41 @@ def run(cfg):
     if best and best["value"] is not None:  # sweepers (optuna) optimise the best epoch, not the last one
         return float(best["value"])
     return history[-1].get(trainer.monitor) if history else None
+
+
+def _log_summary(trainer):
+    """The Trainer's end-of-run table (Trainer.summary_table, where this trainkit has it). fit() logs it
+    itself when it has a run folder; a run without one (fast_dev_run) gets it here."""
+    table = getattr(trainer, "summary_table", None)
+    if callable(table) and trainer.out_dir is None:
+        text = table()
+        if text:
+            log.info("%s", text)
+
+
+def _count(n, noun):
+    n = int(n)
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('ch') else 's'}"
+
+
+def overfit_verdict(history, cfg):
+    """Log whether debug=overfit drove the training loss down by debug.min_loss_drop; returns the ratio."""
+    losses = [h.get("train_loss") for h in history if h.get("train_loss") is not None]
+    need = float(cfg.debug.min_loss_drop)
+    batches = int(cfg.debug.limit_batches)
+    if len(losses) < 2:
+        log.warning("debug=overfit: too few epochs (%d) to tell whether the loss falls; raise debug.epochs",
+                    len(losses))
+        return None
+    first, last = float(losses[0]), float(losses[-1])
+    ratio = first / last if last > 0 else float("inf")
+    where = f"{_count(len(losses), 'epoch')} on {_count(batches, 'batch')} of {cfg.trainer.batch_size}"
+    if ratio >= need:
+        log.info("debug=overfit: PASS: train_loss %.4g -> %.4g over %s (%.3gx lower, >= %gx): the model can fit "
+                 "these samples", first, last, where, ratio, need)
+    else:
+        log.warning("debug=overfit: FAIL: train_loss %.4g -> %.4g over %s is only %.3gx lower (< %gx). A working "
+                    "setup memorises a few batches; check optimizer.lr (too low or too high), the model's size "
+                    "(model.hidden), the initializer and whether the labels match the features",
+                    first, last, where, ratio, need)
+    return ratio

@@ -1,6 +1,9 @@
 """The command line: `trainkit ...` and `python -m trainkit ...`.
 
-A thin @hydra.main wrapper: compose (Hydra), check (schema.validate), run (build.run).
+A thin @hydra.main wrapper: compose (Hydra), check (checks.validate), run (build.run).
+Before Hydra starts: `--version`, `evaluate`/`predict` (commands.py), `+GROUP=` spellings of
+groups that have a default (config.normalize_overrides), options whose extra is missing, and
+debug=fast_dev_run's temporary run folder.
 Mistakes a user can fix print as one message on stderr; the traceback is kept for
 HYDRA_FULL_ERROR=1 and for real bugs. Exit statuses:
 
@@ -22,7 +25,7 @@ import traceback
 import hydra
 
 from trainkit.app.config import conf_dir, register_all
-from trainkit.app.schema import validate
+from trainkit.app.checks import validate
 
 STARTED = time.time()  # build.run tells this process's .hydra/ from an earlier run's by it
 
@@ -41,7 +44,24 @@ def main():
     if len(sys.argv) > 1 and sys.argv[1] in ("evaluate", "predict"):  # a trained run in use: no Hydra run
         from trainkit.app import commands
         raise SystemExit(commands.main(sys.argv[1], sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] in ("--version", "-V"):
+        import trainkit
+        print(f"trainkit {trainkit.__version__}")
+        raise SystemExit(0)
     from trainkit.app import folders
+    from trainkit.app.config import check_choices, normalize_overrides
+    sys.argv[1:] = normalize_overrides(sys.argv[1:])
+    try:
+        check_choices(sys.argv[1:])
+    except Exception as exc:
+        if not is_user_error(exc) or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"trainkit: error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_ERROR) from None
+    _note_search_without_multirun(sys.argv[1:])
+    if any(a in ("-h", "--help") for a in sys.argv[1:]):
+        _skip_hydras_group_listing()
+    scratch = _scratch_folder(sys.argv[1:])
     _stop_quietly_before_training()
     try:
         folders.check_before_hydra(sys.argv[1:])
@@ -51,6 +71,48 @@ def main():
         print(f"trainkit: interrupted ({'Ctrl-C' if signum == 2 else _signal_name(signum)}) before training "
               "started; nothing was saved.", file=sys.stderr)
         raise SystemExit(128 + signum) from None
+    finally:
+        if scratch is not None:
+            import shutil
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _skip_hydras_group_listing():
+    """Hydra's --help formats $APP_CONFIG_GROUPS and $HYDRA_CONFIG_GROUPS whether or not the template uses
+    them, and each group it asks about copies the whole config repository: two thirds of the page's time.
+    trainkit's template lists its groups itself (${trainkit_help:}), so those two are left empty."""
+    try:
+        from hydra._internal.hydra import Hydra
+    except ImportError:
+        return
+    if hasattr(Hydra, "format_config_groups"):
+        Hydra.format_config_groups = lambda self, predicate, compact=True: ""
+
+
+def _note_search_without_multirun(args):
+    """Without -m Hydra never starts the sweeper: say so rather than silently train once."""
+    from trainkit.app.folders import _NOT_A_RUN
+    chosen = [a for a in args if a.split("=", 1)[0] == "hparams_search" and a.split("=", 1)[1] not in ("", "null")]
+    if chosen and not any(a in ("-m", "--multirun") or a in _NOT_A_RUN for a in args):
+        print(f"trainkit: note: {chosen[0]} only searches in a sweep; add -m (python -m trainkit -m {chosen[0]} "
+              "...). This is one ordinary run with the config's own values.", file=sys.stderr)
+
+
+def _scratch_folder(args):
+    """debug=fast_dev_run writes nothing that outlives it: Hydra's run (or sweep) folder, its .hydra/ and log
+    go to a temporary folder, removed when the process ends. None for any other run, or when the command
+    line names its own folder (hydra.run.dir / hydra.sweep.dir), which is then left as Hydra made it."""
+    from trainkit.app.folders import _NOT_A_RUN
+    if "debug=fast_dev_run" not in args or any(a in _NOT_A_RUN for a in args):
+        return None
+    multirun = "-m" in args or "--multirun" in args
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    if any(a.lstrip("+").startswith(key + "=") for a in args):
+        return None
+    import tempfile
+    scratch = tempfile.mkdtemp(prefix="trainkit-fast-dev-run-")
+    sys.argv.append(f"{key}={os.path.join(scratch, 'run')}")
+    return scratch
 
 
 class _EarlyStop(KeyboardInterrupt):

@@ -43,6 +43,8 @@ usage: python -m trainkit predict run=RUN_DIR input=FILE output=PRED.csv [checkp
 Writes the model's predictions for every sample of FILE, one CSV row each, in FILE's order:
   task=classification   class, prob_0 .. prob_{K-1}   (the softmax probabilities, summing to 1)
   task=binary           class (0/1), prob              (the probability of class 1)
+                        class is the label's name when the training data named its classes
+                        ("cat", "dog": numbered in sorted order, recorded in RUN_DIR/labels.json)
   task=regression       value (or value_0, value_1, ... for several targets)
 
   run=RUN_DIR        the folder a training run wrote
@@ -149,7 +151,8 @@ def evaluation_data(run, overrides, split):
             data_cfg["standardize"] = False  # the run's statistics apply, not this data's own
         if split == "all" and "val_fraction" in data_cfg:
             data_cfg["val_fraction"] = 0.0
-        d = load_data(data_cfg, task)
+        from trainkit.app.data import load_class_names
+        d = load_data(data_cfg, task, class_names=load_class_names(run.folder))  # the run's class numbering
         stats = run_standardization(run)
         d.X, d.X_val = _scaled(d.X, stats), _scaled(d.X_val, stats)
         what = f"data={data_cfg['name']}" + (f" ({data_cfg['path']})" if data_cfg.get("path") else "")
@@ -231,12 +234,16 @@ def predict(options, overrides):
                            "predict.")
     run = load_run(options.get("run"), options.get("checkpoint"), overrides)
     task = run.trainer.task
-    X, _, _ = read_features(path, run.cfg.data, require_label=False, task=task)
+    X, _, _ = read_features(path, run.cfg.data, require_label=False, task=task, n_features=run.features)
     if not len(X):
         raise CommandError(f"input={source!r} holds no samples.")
     _check_features(X, run, f"input={source!r}")
     X = _scaled(X, run_standardization(run))
     columns = task.predict(run.trainer.predict_logits(X).asnumpy())
+    from trainkit.app.data import load_class_names
+    names = load_class_names(run.folder)
+    if names is not None and "class" in columns:  # the data named its classes: write the names, not indices
+        columns["class"] = np.array([names[i] for i in columns["class"]], dtype=object)
     try:
         files.write_new(out, to_csv(columns).encode("utf-8"))
     except FileExistsError:
@@ -270,8 +277,13 @@ def to_csv(columns):
             cells.append([str(v) for v in values.astype(np.float32)])
         else:
             cells.append([str(v) for v in values.tolist()])
-    rows = [",".join(names)] + [",".join(row) for row in zip(*cells)]
-    return "\n".join(rows) + "\n"
+    import csv
+    import io
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")  # quotes a class name holding a comma or a quote
+    writer.writerow(names)
+    writer.writerows(zip(*cells))
+    return buf.getvalue()
 
 
 # ----- helpers -------------------------------------------------------------------------------------

@@ -41,10 +41,13 @@ class Dataset:
 _SOURCE_TASKS = {"diabetes": ("regression",), "breast_cancer": ("binary", "classification")}
 
 
-def load_data(cfg_data, task="classification"):
+def load_data(cfg_data, task="classification", class_names=None):
     """A Dataset for a `data` config and a task (trainkit.tasks name or Task): float32 features,
-    labels as the task keeps them (int64 classes, 0/1, float32 targets), the feature names, and the
-    standardization statistics when data.standardize=true (from the training part only)."""
+    labels as the task keeps them (int64 classes, 0/1, float32 targets), the feature names, the
+    standardization statistics when data.standardize=true (from the training part only), and
+    class_names: the sorted text labels when the file names its classes ("cat", "dog"), else None.
+    Given `class_names` (a trained run's), text labels are numbered by that list instead, so other
+    data keeps the run's class indices even when it lacks some classes."""
     from trainkit.tasks import get_task
     task = get_task(task)
     c = _as_dict(cfg_data)
@@ -57,6 +60,7 @@ def load_data(cfg_data, task="classification"):
         raise DataError(f"data={c['name']} is a {fits[0]} data set, but task={task.name}; use task={fits[0]} "
                         f"(or +recipe={c['name']}).")
     c["_task"] = task.name
+    c["_class_names"] = list(class_names) if class_names is not None else None
     X, y, X_val, y_val, names = source(c)
     if X_val is None:  # the source has no held-out part of its own: split one off
         train, val = split_indices(len(X), c.get("val_fraction", 0.2), c.get("split_seed", 0))
@@ -73,7 +77,7 @@ def load_data(cfg_data, task="classification"):
                         f"({np.unique(y).tolist()}): there is nothing to classify.")
     as_x = lambda a: np.ascontiguousarray(a, dtype=np.float32)
     return Dataset(X=as_x(X), y=np.ascontiguousarray(y), X_val=as_x(X_val), y_val=np.ascontiguousarray(y_val),
-                   feature_names=names, standardization=stats)
+                   feature_names=names, standardization=stats, class_names=c.get("_found_class_names"))
 
 
 # ------------------------------------------------------------------ standardization (recorded in the run)
@@ -123,11 +127,40 @@ def load_standardization(run_dir):
         raise DataError(f"{path} is damaged (not the JSON a run writes: features, mean, std).") from None
 
 
-def read_features(path, cfg_data, require_label=False, task="classification"):
+LABELS_FILE = "labels.json"
+
+
+def save_class_names(run_dir, names):
+    """Write run_dir/labels.json: the class names in index order, so predictions can be written as names."""
+    import json
+
+    from trainkit import files
+    files.write_text(Path(run_dir) / LABELS_FILE, json.dumps({"classes": list(names)}, indent=1) + "\n")
+
+
+def load_class_names(run_dir):
+    """The class names a run recorded (text labels in its data), or None when its labels were numbers."""
+    import json
+    path = Path(run_dir) / LABELS_FILE
+    if not path.is_file():
+        return None
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))["classes"]
+        assert isinstance(names, list) and all(isinstance(n, str) for n in names)
+        return names
+    except (ValueError, KeyError, TypeError, AssertionError):
+        raise DataError(f"{path} is damaged (not the JSON a run writes: {{\"classes\": [names...]}}).") from None
+
+
+def read_features(path, cfg_data, require_label=False, task="classification", n_features=None):
     """``(X, y_or_None, feature_names)`` from a CSV or NPZ file laid out like the training data of
     ``cfg_data``: for data=csv its delimiter, header, features and label keys; for other data a
     CSV whose columns are the features (a header row, if any, selects them by name) and optionally
-    a last label column, or an npz with arrays x (and y). Not standardized (apply_standardization)."""
+    a last label column, or an npz with arrays x (and y). Not standardized (apply_standardization).
+
+    The label column may be missing (unless require_label): a named label (data.label=species)
+    that the header lacks, or, given ``n_features`` (the model's input size), a file exactly that
+    many columns wide. Without n_features a data=csv file is read with its label column."""
     from trainkit.tasks import get_task
     task = get_task(task)
     c = _as_dict(cfg_data)
@@ -150,6 +183,8 @@ def read_features(path, cfg_data, require_label=False, task="classification"):
         if c.get("name") in ("diabetes", "breast_cancer", "digits"):  # shipped data: its feature count is known
             X0 = _SOURCES[c["name"]](c)[0]
             want["_n_features"] = int(np.prod(X0.shape[1:]))
+        if n_features is not None:
+            want["_n_features"] = int(n_features)
         want.update({"name": "csv", "path": str(path), "_task": task.name, "_optional_label": not require_label})
         X, y, _, _, names = _csv(want)
     if y is not None:
@@ -255,6 +290,8 @@ def _csv(c):
     elif c.get("_n_features") is not None and width == c["_n_features"]:  # read_features: no label column
         features, label_cols = list(range(width)), []
     else:
+        if c.get("_optional_label"):  # read_features: the file may lack its label column
+            labels = [v for v in labels if not _absent(v, header, width, c.get("_n_features"))]
         label_cols = [_label_column(v, header, width, path) for v in labels]
         features = [j for j in range(width) if j not in label_cols]
     label = label_cols[0] if label_cols else None
@@ -276,7 +313,7 @@ def _csv(c):
             raise DataError(f"{path}: a target in column(s) {label_cols} is not a number; task=regression needs "
                             f"numeric targets (data.label names the target column).") from None
         return _finite(X, path), (y[:, 0] if len(label_cols) == 1 else y), None, None, names
-    y = _encode_labels([r[label] for _, r in rows], f"{path}, column {label}")
+    y = _encode_labels([r[label] for _, r in rows], f"{path}, column {label}", c)
     return _finite(X, path), y, None, None, names
 
 
@@ -313,7 +350,7 @@ def _npz(c):
                         f"{'text' if X.dtype.kind in 'US' else 'not numbers'}); save them as a numeric array "
                         f"(e.g. numpy.savez(path, x=features.astype('float32'), y=labels)).")
     if c.get("_task") != "regression":
-        y = _encode_labels(y.reshape(-1), f"{path}, array {c.get('y_key', 'y')!r}")
+        y = _encode_labels(y.reshape(-1), f"{path}, array {c.get('y_key', 'y')!r}", c)
     return _finite(X.reshape(len(X), -1).astype(np.float64), path), y, None, None, None
 
 
@@ -427,7 +464,7 @@ def _absent(label, header, width, n_features):
     """An optional label column that the file does not have (read_features on unlabelled data)."""
     if isinstance(label, str) and not label.lstrip("-").isdigit():
         return header is None or label not in [h.strip() for h in header]
-    return width <= n_features
+    return n_features is not None and width <= n_features
 
 
 def _label_column(label, header, width, path, key="data.label"):
@@ -447,15 +484,23 @@ def _label_column(label, header, width, path, key="data.label"):
     return index % width
 
 
-def _encode_labels(values, where):
+def _encode_labels(values, where, c=None):
     """Class indices as int64. Whole numbers >= 0 are kept as they are; text labels
-    ('setosa', ...) are numbered in sorted order."""
+    ('setosa', ...) are numbered in sorted order, or by c["_class_names"] when a run's names are
+    given, and the names used are left in c["_found_class_names"]."""
     values = np.asarray(values)
+    c = {} if c is None else c
     if values.dtype.kind in "USO":
         if not all(_is_number(v) for v in values):
-            classes = sorted({str(v).strip() for v in values})
+            texts = [str(v).strip() for v in values]
+            classes = c.get("_class_names") or sorted(set(texts))
             lookup = {name: i for i, name in enumerate(classes)}
-            return np.array([lookup[str(v).strip()] for v in values], dtype=np.int64)
+            unknown = sorted(set(texts) - set(lookup))
+            if unknown:
+                raise DataError(f"{where}: label {unknown[0]!r} is not one of the model's classes "
+                                f"({', '.join(classes)}); the model was trained on those names only.")
+            c["_found_class_names"] = list(classes)
+            return np.array([lookup[t] for t in texts], dtype=np.int64)
         values = values.astype(np.float64)
     if values.dtype.kind == "f":
         whole = np.isfinite(values) & (values == np.round(values))

@@ -97,7 +97,8 @@ def run_config(folder, overrides=()):
     from omegaconf.errors import OmegaConfBaseException
 
     from trainkit.app.config import conf_dir, load_config
-    from trainkit.app.schema import ConfigError, validate
+    from trainkit.app.checks import validate
+    from trainkit.app.schema import ConfigError
 
     check_overrides(overrides)
     stored = recorded_config(folder)
@@ -119,6 +120,8 @@ def run_config(folder, overrides=()):
         if isinstance(node, dict):
             node.pop(parts[-1], None)
     keep.setdefault("trainer", {})["resume"] = None  # using a run never continues it
+    # what only training used: a user's callback module need not be importable to use the model
+    keep["callbacks"], keep["logger"], keep["debug"] = {}, None, None
     try:
         cfg = OmegaConf.merge(composed, keep)
     except OmegaConfBaseException as e:
@@ -236,7 +239,7 @@ class SavedRun:
 
     def _built(self, build):
         """What build_trainer reads of a Built, without loading the training data (none is trained on)."""
-        from trainkit.app.schema import task_parts
+        from trainkit.app.checks import task_parts
         b = object.__new__(build.Built)
         empty_x, empty_y = np.zeros((0, self.features), np.float32), np.zeros((0,), np.int64)
         b.X, b.y, b.X_val, b.y_val = np.zeros((1, self.features), np.float32), np.zeros((1,), np.int64), \
@@ -246,7 +249,7 @@ class SavedRun:
         b.initializer, b.rows, b.resume_index, b.resume_meta = None, None, None, None
         b.shapes = {}
         b.task, b.loss, b.metric_names, b.monitor = task_parts(self.cfg)
-        b.feature_names, b.standardization = None, None
+        b.feature_names, b.standardization, b.class_names = None, None, None
         return b
 
     def _load(self, saved):

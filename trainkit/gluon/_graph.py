@@ -2,8 +2,9 @@
 
 A ``_Graph`` holds the Symbol that ``hybridize`` traced and its ``symbol._Plan``; each
 call fills the plan's variable slots with the inputs and the parameters' current
-data and runs the same ``mx.nd`` operators imperative code would, so autograd
-records them and gradients reach the Parameters.
+data and runs the plan: its compiled program for these shapes (``trainkit.compiled``,
+one autograd node for the whole graph, the same values), or else the same ``mx.nd``
+operators imperative code would. Either way gradients reach the Parameters.
 """
 from .. import ndarray as _ndarray
 from ..base import MXNetError

@@ -121,6 +121,21 @@ class BlockModel(Model):
     def attributes(self):
         return _ParamAttrs(self._sorted())
 
+    def summary_rows(self):
+        from ..trainer_model import _row
+        rows = []
+
+        def walk(block, prefix):
+            layer = f"{prefix} ({type(block).__name__})" if prefix else type(block).__name__
+            for p in block._reg_params.values():
+                shape = p.shape if p.shape is not None else None
+                init = p.init.dumps() if hasattr(p.init, "dumps") else p.init  # an Initializer, a name or None
+                rows.append(_row(layer, p.name, shape, p.grad_req != "null", init))
+            for name, child in block._children.items():
+                walk(child, f"{prefix}.{name}" if prefix else name)
+        walk(self.block, "")
+        return rows
+
     # ----- files ------------------------------------------------------------------------------
     def save_params(self, path):
         self.block.save_parameters(str(path))

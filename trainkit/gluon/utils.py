@@ -1,6 +1,5 @@
 """Gluon's helpers: splitting a batch over devices, global gradient clipping, file checks."""
 import hashlib
-import math
 import os
 import warnings
 
@@ -8,6 +7,7 @@ import numpy as np
 
 from ..context import Context
 from ..ndarray.ndarray import NDArray, array
+from ..trainer_epoch import global_norm, scale_to_norm
 
 __all__ = ["split_data", "split_and_load", "clip_global_norm", "check_sha1", "download", "replace_file"]
 
@@ -54,18 +54,11 @@ def clip_global_norm(arrays, max_norm, check_isfinite=True):
     """Scale ``arrays`` in place so their joint 2-norm is at most ``max_norm``; returns the norm before."""
     if len(arrays) == 0:
         raise AssertionError("arrays must not be empty")
-    total = 0.0
-    for a in arrays:
-        x = a.asnumpy().astype(np.float64)
-        total += float(np.dot(x.ravel(), x.ravel()))
-    total_norm = math.sqrt(total)
+    total_norm = global_norm(arrays)
     if check_isfinite and not np.isfinite(total_norm):
         warnings.warn(UserWarning("nan or inf is detected. Clipping results will be undefined."), stacklevel=2)
-    scale = max_norm / (total_norm + 1e-8)
-    if scale < 1.0:
-        with np.errstate(invalid="ignore"):  # an infinite norm gives NaNs, after the warning above
-            for a in arrays:
-                a._data *= a._data.dtype.type(scale)
+    with np.errstate(invalid="ignore"):  # an infinite norm gives NaNs, after the warning above
+        scale_to_norm(arrays, total_norm, max_norm)
     return total_norm if check_isfinite else array([total_norm])
 
 

@@ -1,10 +1,13 @@
 """``mx.mod.Module``: a Symbol plus its parameters, trained the MXNet 1.x way.
 
-The "executor" is the symbol's ``_Plan`` run imperatively with NDArray ops. The
-parameters are NDArrays marked with ``attach_grad``; ``forward(is_train=True)``
-runs under ``autograd.record``, ``backward`` is ``autograd.backward`` on the
-outputs (loss heads such as SoftmaxOutput supply their own gradient), and
-``update`` hands each gradient to the optimizer's updater.
+The "executor" is the symbol's ``_Plan``. The parameters are NDArrays marked with
+``attach_grad``. From the second batch of a shape on, ``forward(is_train=True)`` runs
+the plan's compiled program (``trainkit.compiled``: the primitives' numpy forwards,
+nothing recorded) and ``backward`` its vjps in reverse, writing each parameter's
+``.grad``; graphs the compiled path does not take (BatchNorm, a monitor) run under
+``autograd.record`` and ``backward`` is ``autograd.backward`` on the outputs (loss
+heads such as SoftmaxOutput supply their own gradient). ``update`` hands each
+gradient to the optimizer's updater.
 
 Like MXNet, a Module keeps two sets of arrays: the live ones the graph reads
 (``module.params``) and CPU copies returned by ``get_params()`` (the same dict
@@ -177,6 +180,7 @@ class Module(BaseModule):
         self._shape_cache = {}
         self._outputs = None
         self._recorded = False
+        self._compiled = None           # the compiled forward of the last training batch (trainkit.compiled.Step)
         self._input_arrays = None
         self._update_list = None
         self._monitor_exec = None       # an Executor over the live arrays, made by install_monitor
@@ -702,7 +706,13 @@ class Module(BaseModule):
             return
         feed = self._fill(data, label_arrays)
         with autograd._Saved(recording=record, training=bool(is_train)):
-            self._outputs = self._plan.run(feed)
+            program = self._plan.program(feed) if record else None
+            if program is not None:  # the compiled step: backward() runs it without autograd
+                self._compiled = program.start(feed)
+                self._outputs = self._compiled.outputs
+            else:
+                self._compiled = None
+                self._outputs = self._plan.run(feed)
         self._recorded = record
 
     # ----- monitoring: the same step through an Executor, which reports every array ------------------
@@ -758,6 +768,10 @@ class Module(BaseModule):
             return
         if self._monitor_exec is not None:
             self._monitor_exec.backward(out_grads)
+            return
+        if self._compiled is not None:
+            step, self._compiled = self._compiled, None
+            step.backward(out_grads)
             return
         autograd.backward(self._outputs, out_grads)
 

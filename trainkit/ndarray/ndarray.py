@@ -7,10 +7,12 @@ result into the graph (an ``autograd.OpNode``).
 import functools
 import math
 import numbers
+import operator
 
 import numpy as np
 
 from .. import autograd
+from ..autograd import OpNode, _mode  # bound once: apply reads them on every operator call
 from ..base import MXNetError, MXNetIndexError, MXNetValueError
 from ..context import Context
 from .indexing import numpy_key
@@ -33,38 +35,43 @@ def apply(prim, *inputs, **attrs):
 
     Every operator and every vjp step comes through here, so it avoids what costs a call's worth of
     time: no ``**attrs`` when there are none (a ufunc called with an empty ``**{}`` is ~25% slower),
-    no list for one or two inputs.
+    no list for one or two inputs, module globals bound once (``_mode``, ``OpNode``).
     """
-    forward = prim.forward
+    x0 = inputs[0]
     try:
-        n = len(inputs)
         if attrs:
-            out = forward(inputs[0]._data, **attrs) if n == 1 else forward(*[x._data for x in inputs], **attrs)
-        elif n == 2:
-            out = forward(inputs[0]._data, inputs[1]._data)
-        elif n == 1:
-            out = forward(inputs[0]._data)
+            out = prim.forward(x0._data, **attrs) if len(inputs) == 1 else \
+                prim.forward(*[x._data for x in inputs], **attrs)
+        elif len(inputs) == 2:
+            out = prim.forward(x0._data, inputs[1]._data)
+        elif len(inputs) == 1:
+            out = prim.forward(x0._data)
         else:
-            out = forward(*[x._data for x in inputs])
+            out = prim.forward(*[x._data for x in inputs])
     except (ValueError, IndexError) as err:
         if isinstance(err, MXNetError):
             raise
-        shapes = " and ".join(str(x.shape) for x in inputs)
-        # catchable both as MXNetError and as the original class, as MXNet's registered error types are
-        kind = MXNetIndexError if isinstance(err, IndexError) else MXNetValueError
-        raise kind(f"Operator {prim.name} cannot be applied to inputs of shape {shapes}: {err}") from None
-    if autograd._mode.recording and prim.vjp is not None:
+        raise _operator_error(prim, inputs, err) from None
+    if _mode.recording and prim.vjp is not None:
         for x in inputs:
             if x._node is not None:
-                node = autograd.OpNode(prim, inputs, attrs, out)
+                node = OpNode(prim, inputs, attrs, out)
                 if prim.n_out == 1:
-                    return NDArray(out, inputs[0]._ctx, node)
-                ctx = inputs[0]._ctx
+                    return NDArray(out, x0._ctx, node)
+                ctx = x0._ctx
                 return tuple(NDArray(o, ctx, node, i) for i, o in enumerate(out))
     if prim.n_out == 1:
-        return NDArray(out, inputs[0]._ctx)
-    ctx = inputs[0]._ctx
+        return NDArray(out, x0._ctx)
+    ctx = x0._ctx
     return tuple(NDArray(o, ctx) for o in out)
+
+
+def _operator_error(prim, inputs, err):
+    """The MXNet error for a forward's ValueError/IndexError, naming the operator and the shapes."""
+    shapes = " and ".join(str(x.shape) for x in inputs)
+    # catchable both as MXNetError and as the original class, as MXNet's registered error types are
+    kind = MXNetIndexError if isinstance(err, IndexError) else MXNetValueError
+    return kind(f"Operator {prim.name} cannot be applied to inputs of shape {shapes}: {err}")
 
 
 def _as_nd(value, like):
@@ -102,25 +109,13 @@ class NDArray:
         self._oidx = oidx
 
     # ----- properties -------------------------------------------------------------------
-    @property
-    def shape(self):
-        return self._data.shape
-
-    @property
-    def dtype(self):
-        return self._data.dtype.type
-
-    @property
-    def size(self):
-        return self._data.size
-
-    @property
-    def ndim(self):
-        return self._data.ndim
-
-    @property
-    def context(self):
-        return self._ctx
+    # attrgetters, not Python getters: vjps and unbroadcast read shapes on every step, and a C getter
+    # costs no Python frame
+    shape = property(operator.attrgetter("_data.shape"), doc="The array's shape, a tuple of ints.")
+    dtype = property(operator.attrgetter("_data.dtype.type"), doc="The element type (a numpy scalar type).")
+    size = property(operator.attrgetter("_data.size"), doc="The number of elements.")
+    ndim = property(operator.attrgetter("_data.ndim"), doc="The number of axes.")
+    context = property(operator.attrgetter("_ctx"), doc="The device the array lives on.")
 
     ctx = context
     stype = "default"
@@ -368,17 +363,6 @@ class NDArray:
     def __imod__(self, other):
         return self._inplace(np.mod, other)
 
-    # ----- fluent methods added later (operators registered after import) -------------------
-    def __getattr__(self, name):
-        # only reached for names the class lacks: MXNet's fluent methods that an operator module
-        # registered after install_fluent_methods ran
-        if name in FLUENT_METHODS:
-            from .. import ndarray as nd
-            fn = getattr(nd, name, None)
-            if fn is not None:
-                return functools.partial(fn, self)
-        raise AttributeError(f"'NDArray' object has no attribute {name!r}")
-
 
 _INPLACE_WHILE_RECORDING = (
     "Inplace operations (+=, -=, x[:]=, etc) are not supported when recording with autograd: the target "
@@ -464,17 +448,43 @@ def _is_int(x):
 
 def _dunder(prims, int_fn, reflected=False):
     """``self (op) other``: integer arrays stay integer as in MXNet (a float scalar is cast to the array's
-    type first, ``/`` truncates); everything else goes straight to the differentiable primitives ``prims``
-    (array op, scalar op, reflected scalar op), as ``nd.add`` and friends do, with no extra call on this
-    hot path."""
+    type first, ``/`` truncates); everything else goes to the differentiable primitives ``prims``
+    (array op, scalar op, reflected scalar op), as ``nd.add`` and friends do.
+
+    The two common cases, a float array with another NDArray or with a Python float/int, are ``apply``
+    written out inline: these run for every arithmetic step of a forward and of every vjp, and the two
+    calls they save (``_binary``, ``apply``) are a third of such an operator's cost on small arrays.
+    """
     binary = _ew._binary
+    array_prim = prims[0]
+    scalar_prim = prims[2] if reflected and len(prims) > 2 else prims[1]
+    array_fwd, scalar_fwd = array_prim.forward, scalar_prim.forward
+    array_rec, scalar_rec = array_prim.vjp is not None, scalar_prim.vjp is not None
 
     def method(self, other):
-        if self._data.dtype.kind in "iu" and (isinstance(other, numbers.Number) or
-                                              (isinstance(other, NDArray) and _is_int(other))):
-            dtype = self._data.dtype
+        data = self._data
+        if data.dtype.kind not in "iu":
+            cls = type(other)
+            if cls is NDArray and not reflected:
+                try:
+                    out = array_fwd(data, other._data)
+                except (ValueError, IndexError):
+                    return apply(array_prim, self, other)  # raises the operator's error
+                if _mode.recording and array_rec and (self._node is not None or other._node is not None):
+                    return NDArray(out, self._ctx, OpNode(array_prim, (self, other), {}, out))
+                return NDArray(out, self._ctx)
+            if cls is float or cls is int:
+                try:
+                    out = scalar_fwd(data, scalar=other)
+                except (ValueError, IndexError):
+                    return apply(scalar_prim, self, scalar=other)
+                if _mode.recording and scalar_rec and self._node is not None:
+                    return NDArray(out, self._ctx, OpNode(scalar_prim, (self,), {"scalar": other}, out))
+                return NDArray(out, self._ctx)
+        elif isinstance(other, numbers.Number) or (isinstance(other, NDArray) and _is_int(other)):
+            dtype = data.dtype
             b = other._data if isinstance(other, NDArray) else np.asarray(other).astype(dtype)
-            a, b = (b, self._data) if reflected else (self._data, b)
+            a, b = (b, data) if reflected else (data, b)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 return NDArray(np.asarray(int_fn(a, b)).astype(dtype, copy=False), self._ctx)
         if other is None:
@@ -519,7 +529,7 @@ NDArray.__lt__, NDArray.__le__ = _ew.lesser, _ew.lesser_equal
 # ----- fluent methods ---------------------------------------------------------------------------------------
 # MXNet 1.9.1's NDArray methods that call the operator of the same name with the array first. Each is
 # attached from mx.nd once the operator table is exported (install_fluent_methods), so an operator any
-# module registers becomes a method too; names registered later are found by NDArray.__getattr__.
+# module registers becomes a method too; names registered later are found through _LateFluent.
 FLUENT_METHODS = frozenset("""
 abs arccos arccosh arcsin arcsinh arctan arctanh argmax argmax_channel argmin argsort broadcast_axes
 broadcast_like broadcast_to cbrt ceil clip cos cosh degrees depth_to_space diag exp expand_dims expm1 fix
@@ -530,12 +540,39 @@ squeeze sum swapaxes take tan tanh tile topk transpose trunc zeros_like dot soft
 """.split())
 
 
+class _LateFluent:
+    """A fluent method whose operator is not registered yet: found in ``mx.nd`` when it is used.
+
+    A class attribute rather than ``NDArray.__getattr__``: a class that defines ``__getattr__``
+    sends every attribute read of its instances (``x._data`` on every operator call) down
+    CPython's unspecialised path, which cost about 8% of a small recorded op.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, obj, cls=None):
+        from .. import ndarray as nd
+        fn = getattr(nd, self.name, None)
+        if fn is None or not callable(fn):
+            raise AttributeError(f"'NDArray' object has no attribute {self.name!r}")
+        return fn if obj is None else functools.partial(fn, obj)
+
+
 def install_fluent_methods(namespace):
-    """Attach every fluent method whose operator exists in ``namespace`` (mx.nd's) and the class lacks."""
+    """Attach every fluent method whose operator exists in ``namespace`` (mx.nd's) and the class lacks;
+    the others are looked up when used, so an operator module registered later still adds its method."""
     for name in FLUENT_METHODS:
         fn = namespace.get(name)
-        if fn is not None and callable(fn) and name not in NDArray.__dict__:
+        current = NDArray.__dict__.get(name)
+        if current is not None and not isinstance(current, _LateFluent):
+            continue
+        if fn is not None and callable(fn):
             setattr(NDArray, name, fn)
+        elif current is None:
+            setattr(NDArray, name, _LateFluent(name))
 
 
 def _reshape_method(self, *shape, **kwargs):

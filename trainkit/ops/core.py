@@ -16,15 +16,19 @@ class Primitive:
     gets NDArrays (``g`` and ``out`` are tuples when ``n_out > 1``) and returns
     one gradient per input, ``None`` where an input has no gradient.
     ``vjp=None`` marks a primitive with no gradient at all (comparisons, argmax).
+    ``raw_vjp``, optional, is the same vjp on backend arrays (same arguments, plain arrays in and
+    out, ``needs=`` always given), for the compiled path (``trainkit.compiled``): it must compute
+    exactly what ``vjp`` computes, with the same primitives' forwards in the same order.
     """
 
-    __slots__ = ("name", "forward", "vjp", "n_out", "wants_needs", "uses_out")
+    __slots__ = ("name", "forward", "vjp", "n_out", "wants_needs", "uses_out", "raw_vjp")
 
-    def __init__(self, name, forward, vjp, n_out=1):
+    def __init__(self, name, forward, vjp, n_out=1, raw_vjp=None):
         self.name = name
         self.forward = forward
         self.vjp = vjp
         self.n_out = n_out
+        self.raw_vjp = raw_vjp
         # a vjp marked ``wants_needs`` gets needs=(bool per input) to skip products nobody uses
         self.wants_needs = getattr(vjp, "wants_needs", False)
         # backward builds the ``out`` NDArray only for vjps whose code reads it
@@ -54,9 +58,9 @@ def _reads_name(fn, name):
 REGISTRY = {}
 
 
-def primitive(name, forward, vjp, n_out=1):
+def primitive(name, forward, vjp, n_out=1, raw_vjp=None):
     """Create and register a primitive under its MXNet operator name."""
-    prim = Primitive(name, forward, vjp, n_out)
+    prim = Primitive(name, forward, vjp, n_out, raw_vjp)
     REGISTRY[name] = prim
     return prim
 

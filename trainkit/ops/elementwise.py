@@ -275,7 +275,8 @@ SOFTSIGN = primitive("softsign", lambda x: x / (1 + np.abs(x)),
 # sign(max(x, 0)) is 1, 0, or NaN for a NaN input: MXNet's relu gradient lets NaN through
 BACKWARD_RELU = primitive("_backward_relu", lambda g, x: g * np.sign(np.maximum(x, 0)),
                           lambda gg, out, g, x: (relu_grad(gg, x), zero_grad(None, None, x)[0]))
-RELU = primitive("relu", lambda x: np.maximum(x, 0), lambda g, out, x: (relu_grad(g, x),))
+RELU = primitive("relu", lambda x: np.maximum(x, 0), lambda g, out, x: (relu_grad(g, x),),
+                 raw_vjp=lambda g, out, x, needs: (BACKWARD_RELU.forward(g, x),))
 FLOOR = primitive("floor", np.floor, zero_grad)
 CEIL = primitive("ceil", np.ceil, zero_grad)
 ROUND = primitive("round", np.round, zero_grad)

@@ -10,7 +10,7 @@ import numpy as np
 from .core import primitive
 from .table import operator, write_out
 from . import elementwise as ew, reduce, shape as sh
-from .. import autograd
+from .. import autograd, blas_threads, compiled
 from ..base import MXNetError
 from ..ndarray.ndarray import NDArray, apply
 
@@ -23,7 +23,7 @@ def _wants_needs(vjp):
 
 # ----- matrix products -----------------------------------------------------------------------
 def _dot_fwd(a, b, transpose_a, transpose_b):
-    return np.dot(a.T if transpose_a else a, b.T if transpose_b else b)
+    return blas_threads.dot(a.T if transpose_a else a, b.T if transpose_b else b)
 
 
 def _product_vjp(product):
@@ -70,7 +70,7 @@ def dot(lhs, rhs, transpose_a=False, transpose_b=False, forward_stype=None, name
 
 
 def _batch_dot_fwd(a, b, transpose_a, transpose_b):
-    return np.matmul(a.swapaxes(-1, -2) if transpose_a else a, b.swapaxes(-1, -2) if transpose_b else b)
+    return blas_threads.matmul(a.swapaxes(-1, -2) if transpose_a else a, b.swapaxes(-1, -2) if transpose_b else b)
 
 
 BATCH_DOT = primitive("batch_dot", _batch_dot_fwd, _product_vjp(lambda *args, **kw: batch_dot(*args, **kw)))
@@ -93,7 +93,7 @@ def batch_dot(lhs, rhs, transpose_a=False, transpose_b=False, forward_stype=None
 # ----- FullyConnected -------------------------------------------------------------------------
 def _fc_fwd(x, w, *bias, num_hidden, flatten):
     x2 = x.reshape(x.shape[0], -1) if flatten and x.ndim != 2 else x
-    out = x2 @ w.T
+    out = blas_threads.matmul(x2, w.T)
     if bias:
         out += bias[0]
     return out
@@ -113,7 +113,20 @@ def _fc_vjp(g, out, x, w, *bias, num_hidden, flatten, needs):
     return dx, dw, (apply(reduce.SUM, g2, axes=(0,), keepdims=False) if needs[2] else None)
 
 
-FULLY_CONNECTED = primitive("FullyConnected", _fc_fwd, _fc_vjp)
+def _fc_raw_vjp(g, out, x, w, *bias, num_hidden, flatten, needs):
+    """``_fc_vjp`` on backend arrays (the compiled path): the same products in the same order."""
+    x2, g2 = x, g
+    if x.ndim != 2:
+        x2 = x.reshape(x.shape[0], -1) if flatten else x.reshape(-1, x.shape[-1])
+        g2 = g.reshape(-1, num_hidden)
+    dx = _dot_fwd(g2, w, False, False).reshape(x.shape) if needs[0] else None
+    dw = _dot_fwd(g2, x2, True, False) if needs[1] else None
+    if not bias:
+        return dx, dw
+    return dx, dw, (reduce.SUM.forward(g2, axes=(0,), keepdims=False) if needs[2] else None)
+
+
+FULLY_CONNECTED = primitive("FullyConnected", _fc_fwd, _fc_vjp, raw_vjp=_fc_raw_vjp)
 
 
 def FullyConnected(data, weight, bias=None, num_hidden=None, no_bias=False, flatten=True, name=None):
@@ -360,7 +373,10 @@ def _sce_fwd(x, label):
 
 
 SOFTMAX_CE = primitive("softmax_cross_entropy", _sce_fwd, lambda g, out, x, label: (
-    (softmax(x) - _label_one_hot(label, x)) * g, None))
+    (softmax(x) - _label_one_hot(label, x)) * g, None),
+    # the same on backend arrays: subtracting the comparison's True/False subtracts one_hot's 1.0/0.0
+    raw_vjp=lambda g, out, x, label, needs: (
+        (_softmax_fwd(x, -1) - (np.arange(x.shape[-1]) == label.astype(np.int64)[..., None])) * g, None))
 
 
 @operator(inputs=("data", "label"))
@@ -405,8 +421,20 @@ def _move_last_to(axis, ndim):
     return tuple(order)
 
 
+def _softmax_output_raw_vjp(g, out, x, label, grad_scale, ignore_label, use_ignore, normalization, axis,
+                            smooth_alpha, multi_output, needs):
+    """``_softmax_output_vjp`` on backend arrays for class-index labels on the last axis (the common
+    head); None (the NDArray vjp runs) otherwise."""
+    if label.shape == x.shape or smooth_alpha or use_ignore or multi_output or axis != x.ndim - 1 \
+            or normalization == "valid":
+        return None
+    # out - one_hot(label): subtracting the comparison's True/False is subtracting 1.0/0.0 in out's dtype
+    diff = out - (np.arange(x.shape[axis]) == label.astype(np.int64)[..., None])
+    return diff * (grad_scale / x.shape[0] if normalization == "batch" else grad_scale), None
+
+
 SOFTMAX_OUTPUT = primitive("SoftmaxOutput", lambda x, label, axis, **attrs: _softmax_fwd(x, axis),
-                           _softmax_output_vjp)
+                           _softmax_output_vjp, raw_vjp=_softmax_output_raw_vjp)
 
 
 def SoftmaxOutput(data, label, grad_scale=1.0, ignore_label=-1.0, multi_output=False, use_ignore=False,
@@ -481,11 +509,18 @@ def Dropout(data, p=0.5, mode="training", axes=(), cudnn_off=False, name=None):
     """
     if not (autograd.is_training() or mode == "always") or p == 0:
         return data
-    from .. import random_streams as random  # numpy draws (mx.random's samplers return NDArrays)
     shape = tuple(1 if i in axes else n for i, n in enumerate(data.shape))
-    keep = (random.uniform(0.0, 1.0, shape) >= p).astype(data._data.dtype) / (1.0 - p)
-    mask = NDArray(data._ctx.xp.asarray(keep), data._ctx)
+    mask = NDArray(_dropout_mask(shape, data._data.dtype, p, data._ctx.xp), data._ctx)
     return apply(DROPOUT, data, mask, p=p)
+
+
+def _dropout_mask(shape, dtype, p, xp):
+    from .. import random_streams as random  # numpy draws (mx.random's samplers return NDArrays)
+    return xp.asarray((random.uniform(0.0, 1.0, shape) >= p).astype(dtype) / (1.0 - p))
+
+
+# the compiled path draws the mask afresh on each run, at the same point of the stream
+compiled.redrawn(DROPOUT, 1, lambda like, attrs: _dropout_mask(like.shape, like.dtype, attrs["p"], np))
 
 
 def BatchNorm(data, gamma, beta, moving_mean, moving_var, eps=1e-3, momentum=0.9, fix_gamma=True,

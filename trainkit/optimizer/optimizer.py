@@ -326,14 +326,21 @@ class _ScratchPool(threading.local):
 
     def __init__(self):
         self.buffers = {}
+        self.views = {}  # (device, dtype, shape, count) -> views of the current buffer; every step asks again
 
     def get(self, ctx, dtype, shape, count):
+        vkey = (ctx, dtype, shape, count)
+        views = self.views.get(vkey)
+        if views is not None:
+            return views
         n = math.prod(shape)
         key = (ctx, np.dtype(dtype).str)
         flat = self.buffers.get(key)
         if flat is None or flat.size < n * count:
             flat = self.buffers[key] = ctx.xp.empty(n * count, dtype=dtype)
-        return [flat[i * n:(i + 1) * n].reshape(shape) for i in range(count)]
+            self.views = {}  # views of the old buffer would keep it alive
+        views = self.views[vkey] = [flat[i * n:(i + 1) * n].reshape(shape) for i in range(count)]
+        return views
 
 
 _scratch = _ScratchPool()

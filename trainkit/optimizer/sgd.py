@@ -5,7 +5,8 @@ import warnings
 import numpy as np
 
 from .optimizer import Optimizer, register, _check_pair, _write, _clip_on, _scratch, _rescaled_into  # noqa: F401
-from ..ndarray.ndarray import zeros
+from .. import autograd
+from ..ndarray.ndarray import NDArray, zeros
 
 # ----- SGD --------------------------------------------------------------------------------------
 @register
@@ -51,7 +52,9 @@ class SGD(Optimizer):
         if not isinstance(indices, (list, tuple)):
             indices, weights, grads, states = [indices], [weights], [grads], [states]
         for index, weight, grad in zip(indices, weights, grads):
-            _check_pair(self, index, weight, grad)
+            if type(weight) is not NDArray or type(grad) is not NDArray or weight.shape != grad.shape or \
+                    (weight._node is not None and autograd._mode.recording):
+                _check_pair(self, index, weight, grad)  # the checks that raise, with their messages
         self._update_count(indices)
         lrs = self._get_lrs(indices)
         wds = self._get_wds(indices)
@@ -76,10 +79,17 @@ class SGD(Optimizer):
                           multi_precision=self.multi_precision and first.dtype == np.float16)
 
 
+_SMALL = 1 << 15  # elements: below this a fresh temporary costs less than fetching a scratch buffer
+
+
 def _sgd_step(ctx, w, g, mom, lr, wd, rescale, clip, momentum):
     xp, dt = ctx.xp, w.dtype.type
     lr, wd = dt(lr), dt(wd)
-    step, tmp = _scratch.get(ctx, w.dtype, w.shape, 2)
+    if clip is None and not wd and (mom is None or not momentum) and w.size < _SMALL and g.dtype == w.dtype:
+        w -= g * (lr * dt(rescale))  # the same (lr * rescale) * g as below, into a temporary
+        return
+    step, tmp = _scratch.get(ctx, w.dtype, w.shape, 2) if wd or (mom is not None and momentum) else \
+        (_scratch.get(ctx, w.dtype, w.shape, 1)[0], None)
     if clip is None:
         xp.multiply(g, lr * dt(rescale), out=step)                 # (lr * rescale) * g
     else:
@@ -271,7 +281,9 @@ class LARS(Optimizer):
         if not isinstance(indices, (list, tuple)):
             indices, weights, grads, states = [indices], [weights], [grads], [states]
         for index, weight, grad in zip(indices, weights, grads):
-            _check_pair(self, index, weight, grad)
+            if type(weight) is not NDArray or type(grad) is not NDArray or weight.shape != grad.shape or \
+                    (weight._node is not None and autograd._mode.recording):
+                _check_pair(self, index, weight, grad)  # the checks that raise, with their messages
         self._update_count(indices)
         lrs = self._get_lrs(indices)
         wds = self._get_wds(indices)

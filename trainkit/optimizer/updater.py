@@ -32,37 +32,44 @@ class Updater:
             if not len(indices) == len(grads) == len(weights):
                 raise ValueError(f"Updater got {len(indices)} indices, {len(grads)} gradients and "
                                  f"{len(weights)} weights; pass one gradient and one weight per index.")
-        for w, g in zip(weights, grads):
+        if not weights:
+            return
+        states, synced, optimizer = self.states, self.states_synced, self.optimizer
+        optimizer._set_current_context(weights[0].context.device_id)
+        dtype = weights[0]._data.dtype
+        one_dtype = True
+        for i, (idx, w, g) in enumerate(zip(indices, weights, grads)):
             if not isinstance(w, NDArray) or not isinstance(g, NDArray):
                 bad = w if not isinstance(w, NDArray) else g
                 raise TypeError(f"Updater expects NDArrays for grad and weight, got {type(bad).__name__}. "
                                 "Call it as updater(index, grad, weight) with mx.nd arrays.")
-        if weights:
-            self.optimizer._set_current_context(weights[0].context.device_id)
-        for i, idx in enumerate(indices):
             if isinstance(idx, bytes):
                 idx = indices[i] = idx.decode()
-            if idx not in self.states:
-                self.states[idx] = self.optimizer.create_state_multi_precision(idx, weights[i])
-                self.states_synced[idx] = True
-            elif not self.states_synced.get(idx, False):
-                self.states[idx] = self.sync_state_context(self.states[idx], weights[i].context)
-                self.states_synced[idx] = True
-        if self.aggregate_updates:
-            # as MXNet: group by dtype, then hand the optimizer chunks of aggregate_num weights
+            if idx not in states:
+                states[idx] = optimizer.create_state_multi_precision(idx, w)
+                synced[idx] = True
+            elif not synced.get(idx, False):
+                states[idx] = self.sync_state_context(states[idx], w.context)
+                synced[idx] = True
+            one_dtype = one_dtype and w._data.dtype == dtype
+        if not self.aggregate_updates:
+            for i, w, g in zip(indices, weights, grads):
+                optimizer.update_multi_precision(i, w, g, states[i])
+            return
+        # as MXNet: group by dtype, then hand the optimizer chunks of aggregate_num weights
+        if one_dtype:
+            groups = [list(zip(indices, weights, grads))]
+        else:
             by_dtype = {}
             for i, w, g in zip(indices, weights, grads):
                 by_dtype.setdefault(w._data.dtype, []).append((i, w, g))
-            step = self.optimizer.aggregate_num
-            for group in by_dtype.values():
-                for start in range(0, len(group), step):
-                    chunk = group[start:start + step]
-                    self.optimizer.update_multi_precision(
-                        [c[0] for c in chunk], [c[1] for c in chunk], [c[2] for c in chunk],
-                        [self.states[c[0]] for c in chunk])
-        else:
-            for i, w, g in zip(indices, weights, grads):
-                self.optimizer.update_multi_precision(i, w, g, self.states[i])
+            groups = list(by_dtype.values())
+        step = optimizer.aggregate_num
+        for group in groups:
+            for start in range(0, len(group), step):
+                chunk = group[start:start + step]
+                optimizer.update_multi_precision([c[0] for c in chunk], [c[1] for c in chunk],
+                                                 [c[2] for c in chunk], [states[c[0]] for c in chunk])
 
     def sync_state_context(self, state, context):
         """Move a state (an NDArray, or a tuple/list of them) to ``context``."""

@@ -1,0 +1,250 @@
+"""The compiled path (trainkit.compiled): the same values as the imperative path, bit for bit."""
+import numpy as np
+import pytest
+
+import trainkit as mx
+from trainkit import autograd, compiled, nd
+from trainkit.gluon import nn
+
+
+def _mlp(dropout=0.0, act="relu", head="softmax"):
+    data = mx.sym.var("data")
+    h = mx.sym.FullyConnected(data, num_hidden=16, name="fc1")
+    h = mx.sym.Activation(h, act_type=act) if act != "leaky" else mx.sym.LeakyReLU(h, act_type="leaky", slope=0.1)
+    if dropout:
+        h = mx.sym.Dropout(h, p=dropout)
+    skip = mx.sym.FullyConnected(data, num_hidden=16, name="skip")
+    h = h + skip  # the input feeds two layers: its gradient is a sum, accumulated in a fixed order
+    out = mx.sym.FullyConnected(h, num_hidden=5, name="fc2")
+    if head == "softmax":
+        return mx.sym.SoftmaxOutput(out, name="softmax", normalization="batch")
+    return mx.sym.LinearRegressionOutput(out, name="softmax")
+
+
+def _train_module(monkeypatch, enabled, symbol_fn, steps=4, grad_req="write", data_shape=(8, 12)):
+    monkeypatch.setattr(compiled, "ENABLED", enabled)
+    mx.random.seed(3)
+    mod = mx.mod.Module(symbol_fn(), context=mx.cpu())
+    label_shape = (8, 5) if "LinearRegressionOutput" in symbol_fn().tojson() else (8,)
+    mod.bind(data_shapes=[("data", data_shape)], label_shapes=[("softmax_label", label_shape)], grad_req=grad_req)
+    mod.init_params(mx.init.Xavier())
+    mod.init_optimizer(optimizer="sgd", optimizer_params={"learning_rate": 0.1, "momentum": 0.9, "wd": 1e-3})
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        x = rng.normal(size=data_shape).astype(np.float32)
+        y = rng.integers(0, 5, label_shape[0]).astype(np.float32) if len(label_shape) == 1 else \
+            rng.normal(size=label_shape).astype(np.float32)
+        mod.forward(mx.io.DataBatch([nd.array(x)], [nd.array(y)]), is_train=True)
+        mod.backward()
+        mod.update()
+    args, _ = mod.get_params()
+    return mod, {k: v.asnumpy() for k, v in args.items()}, mod.get_outputs()[0].asnumpy()
+
+
+@pytest.mark.parametrize("kind", [dict(), dict(dropout=0.4), dict(act="tanh"), dict(act="sigmoid"),
+                                  dict(act="leaky"), dict(head="regression")])
+def test_module_training_is_bit_identical(monkeypatch, kind):
+    symbol_fn = lambda: _mlp(**kind)  # noqa: E731
+    mod, fast, out_fast = _train_module(monkeypatch, True, symbol_fn)
+    assert mod._plan._programs, "the compiled path was not taken"
+    _, slow, out_slow = _train_module(monkeypatch, False, symbol_fn)
+    assert fast.keys() == slow.keys()
+    for k in fast:
+        assert np.array_equal(fast[k], slow[k]), k
+    assert np.array_equal(out_fast, out_slow)
+
+
+def test_grad_req_add_and_4d_input_flattened(monkeypatch):
+    symbol_fn = lambda: _mlp()  # noqa: E731
+    _, fast, _ = _train_module(monkeypatch, True, symbol_fn, grad_req="add", data_shape=(8, 3, 2, 2))
+    _, slow, _ = _train_module(monkeypatch, False, symbol_fn, grad_req="add", data_shape=(8, 3, 2, 2))
+    for k in fast:
+        assert np.array_equal(fast[k], slow[k]), k
+
+
+def test_dropout_masks_follow_the_random_stream(monkeypatch):
+    """After the same seed, the compiled run draws the same masks, and leaves the stream where the
+    imperative run leaves it."""
+    draws = []
+    for enabled in (True, False):
+        _train_module(monkeypatch, enabled, lambda: _mlp(dropout=0.5), steps=3)
+        draws.append(mx.nd.random.uniform(shape=(4,)).asnumpy())
+    assert np.array_equal(draws[0], draws[1])
+
+
+def _executor(monkeypatch, enabled):
+    monkeypatch.setattr(compiled, "ENABLED", enabled)
+    x, w = mx.sym.var("x"), mx.sym.var("w")
+    y = mx.sym.broadcast_mul(mx.sym.tanh(mx.sym.dot(x, w)), mx.sym.exp(x.sum(axis=1, keepdims=True) * 0.1))
+    rng = np.random.default_rng(1)
+    args = {"x": nd.array(rng.normal(size=(4, 3))), "w": nd.array(rng.normal(size=(3, 2)))}
+    grads = {k: nd.zeros(v.shape) for k, v in args.items()}
+    return y.bind(mx.cpu(), args, args_grad=grads), grads
+
+
+def test_executor_forward_backward_twice(monkeypatch):
+    results = []
+    for enabled in (True, False):
+        exe, grads = _executor(monkeypatch, enabled)
+        head = nd.array(np.linspace(-1, 1, 8).reshape(4, 2))
+        outs = []
+        for _ in range(2):  # the second forward runs the program traced by the first
+            out = exe.forward(is_train=True)[0].asnumpy()
+            exe.backward(head)
+            exe.backward(head)  # twice from the same forward: gradients are recomputed, not consumed
+            outs.append((out, grads["x"].asnumpy().copy(), grads["w"].asnumpy().copy()))
+        results.append(outs)
+    for a, b in zip(results[0], results[1]):
+        for u, v in zip(a, b):
+            assert np.array_equal(u, v)
+
+
+def _hybrid_net(enabled, monkeypatch):
+    monkeypatch.setattr(compiled, "ENABLED", enabled)
+    mx.random.seed(5)
+    net = nn.HybridSequential()
+    net.add(nn.Dense(8, activation="tanh"), nn.Dropout(0.3), nn.Dense(3))
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    return net
+
+
+def test_hybridized_block_gradients_and_second_order(monkeypatch):
+    x = nd.array(np.random.default_rng(2).normal(size=(6, 4)))
+    found = []
+    for enabled in (True, False):
+        net = _hybrid_net(enabled, monkeypatch)
+        grads = []
+        for _ in range(3):
+            with autograd.record():
+                loss = (net(x) ** 2).sum()
+            loss.backward()
+            grads.append([p.grad().asnumpy().copy() for p in net.collect_params().values()])
+        xx = x.copy()
+        xx.attach_grad()
+        with autograd.record():
+            y = net(xx)
+            (gx,) = autograd.grad((y ** 2).sum(), [xx], create_graph=True)
+            z = (gx * gx).sum()
+        z.backward()
+        grads.append([gx.asnumpy(), xx.grad.asnumpy()])
+        found.append(grads)
+    for a, b in zip(found[0][:-1], found[1][:-1]):  # first order: bit-identical
+        for u, v in zip(a, b):
+            assert np.array_equal(u, v)
+    for u, v in zip(found[0][-1], found[1][-1]):  # the replayed second order: the same up to rounding
+        assert np.allclose(u, v, rtol=1e-5, atol=1e-6)
+
+
+def test_graphs_the_program_cannot_repeat_stay_imperative(monkeypatch):
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    data = mx.sym.var("data")
+    bn = mx.sym.BatchNorm(mx.sym.FullyConnected(data, num_hidden=4), name="bn")  # moving stats: a side effect
+    assert bn._plan()._programs is None
+
+
+def test_untraceable_constant_restores_the_random_stream(monkeypatch):
+    """A trace that meets a value it cannot explain gives up, and the run it repeats draws the same numbers."""
+    x = nd.array(np.linspace(-2, 2, 12).reshape(3, 4))
+    results = []
+    for enabled in (True, False):
+        monkeypatch.setattr(compiled, "ENABLED", enabled)
+        data = mx.sym.var("data")
+        # rrelu's random slopes are a constant to the trace, not a declared draw like Dropout's mask
+        sym = mx.sym.LeakyReLU(mx.sym.Dropout(data, p=0.5), act_type="rrelu")
+        exe = sym.bind(mx.cpu(), {"data": x})
+        mx.random.seed(9)
+        outs = [exe.forward(is_train=True)[0].asnumpy() for _ in range(2)]
+        results.append(outs + [mx.nd.random.uniform(shape=(3,)).asnumpy()])
+        if enabled:
+            assert list(sym._plan()._programs.values()) == [None]
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("case", ["2d", "flatten", "no_flatten", "no_bias"])
+def test_fully_connected_raw_vjp_equals_vjp(case):
+    from trainkit.ops.nn import FULLY_CONNECTED as FC
+    rng = np.random.default_rng(4)
+    shape = {"2d": (5, 6), "flatten": (5, 2, 3), "no_flatten": (5, 2, 6), "no_bias": (5, 6)}[case]
+    flatten = case != "no_flatten"
+    units = int(np.prod(shape[1:])) if flatten else shape[-1]
+    x = rng.normal(size=shape).astype(np.float32)
+    w = rng.normal(size=(4, units)).astype(np.float32)
+    inputs = [x, w] + ([] if case == "no_bias" else [rng.normal(size=(4,)).astype(np.float32)])
+    out = FC.forward(*inputs, num_hidden=4, flatten=flatten)
+    g = rng.normal(size=out.shape).astype(np.float32)
+    needs = (True,) * len(inputs)
+    raw = FC.raw_vjp(g, out, *inputs, num_hidden=4, flatten=flatten, needs=needs)
+    ref = FC.vjp(nd.array(g), nd.array(out), *map(nd.array, inputs), num_hidden=4, flatten=flatten, needs=needs)
+    for r, e in zip(raw, ref):
+        assert r.shape == e.shape and np.array_equal(r, e.asnumpy())
+
+
+@pytest.mark.parametrize("normalization,grad_scale", [("null", 1.0), ("batch", 1.0), ("batch", 0.5)])
+def test_softmax_output_raw_vjp_equals_vjp(normalization, grad_scale):
+    from trainkit.ops.nn import SOFTMAX_OUTPUT as SO
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(7, 5)).astype(np.float32)
+    label = rng.integers(0, 5, 7).astype(np.float32)
+    attrs = dict(grad_scale=grad_scale, ignore_label=-1.0, use_ignore=False, normalization=normalization,
+                 axis=1, smooth_alpha=0.0, multi_output=False)
+    out = SO.forward(x, label, **attrs)
+    raw = SO.raw_vjp(None, out, x, label, needs=(True, False), **attrs)
+    ref = SO.vjp(None, nd.array(out), nd.array(x), nd.array(label), **attrs)
+    assert np.array_equal(raw[0], ref[0].asnumpy())
+    # the cases it leaves to the NDArray vjp
+    assert SO.raw_vjp(None, out, x, label, needs=(True, False), **dict(attrs, smooth_alpha=0.1)) is None
+
+
+def test_relu_raw_vjp_equals_vjp():
+    from trainkit.ops.elementwise import RELU
+    x = np.array([-1.0, 0.0, 2.0, np.nan], np.float32)
+    g = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    (raw,) = RELU.raw_vjp(g, None, x, needs=(True,))
+    (ref,) = RELU.vjp(nd.array(g), None, nd.array(x))
+    assert np.array_equal(raw, ref.asnumpy(), equal_nan=True)
+
+
+def test_compiled_backward_without_gradients_raises(monkeypatch):
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    mod = mx.mod.Module(_mlp(), context=mx.cpu(), fixed_param_names=["fc1_weight", "fc1_bias", "skip_weight",
+                                                                     "skip_bias", "fc2_weight", "fc2_bias"])
+    mod.bind(data_shapes=[("data", (8, 12))], label_shapes=[("softmax_label", (8,))])
+    mod.init_params()
+    batch = mx.io.DataBatch([nd.ones((8, 12))], [nd.zeros((8,))])
+    for _ in range(2):
+        mod.forward(batch, is_train=True)
+        mod.backward()  # nothing to train: a no-op, as on the imperative path
+
+
+def test_get_symbol_expands_a_compiled_graph(monkeypatch):
+    """get_symbol through a hybridized block shows the layers it ran, as the imperative graph does, and its
+    eval recomputes the output."""
+    import json
+    found = []
+    for enabled in (True, False):
+        net = _hybrid_net(enabled, monkeypatch)
+        x = nd.array(np.random.default_rng(0).normal(size=(2, 4)))
+        net(x)  # the first call traces
+        with autograd.predict_mode(), autograd.record():
+            y = net(x) * 2
+        sym = autograd.get_symbol(y)
+        found.append([n["op"] for n in json.loads(sym.tojson())["nodes"]])
+        values = {f"var{p.data()._node.id}": p.data() for p in net.collect_params().values()}
+        if enabled:
+            assert compiled.program_of(y._node.inputs[0]._node) is not None  # the block ran compiled
+        assert np.allclose(sym.eval(**values)[0].asnumpy(), y.asnumpy())
+    assert found[0] == found[1]
+
+
+def test_softmax_cross_entropy_raw_vjp_equals_vjp():
+    from trainkit.ops.nn import SOFTMAX_CE
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(6, 4)).astype(np.float32)
+    label = np.array([0, 3, 1, 1, 2, 3], np.float32)
+    g = np.array([0.25], np.float32)
+    out = SOFTMAX_CE.forward(x, label)
+    (raw, none) = SOFTMAX_CE.raw_vjp(g, out, x, label, needs=(True, False))
+    (ref, _) = SOFTMAX_CE.vjp(nd.array(g), nd.array(out), nd.array(x), nd.array(label))
+    assert none is None and raw.dtype == np.float32 and np.array_equal(raw, ref.asnumpy())

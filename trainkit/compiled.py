@@ -1,0 +1,373 @@
+"""The compiled path for bound graphs (MXNet's ``static_alloc``/``static_shape``).
+
+A bound graph (a Module, an Executor, a hybridized Gluon block) runs the same graph on
+arrays of the same shapes batch after batch, so the work of the imperative path (an NDArray
+and an autograd node per operator, a topological sort per backward) can be done once. A
+``Program`` is that work done: the primitives the graph calls, in order, with their
+attributes and the value slot each reads and writes, found by tracing one imperative run
+(``trace``) and kept per input shapes, dtypes and training flag.
+
+- the forward calls each primitive's numpy forward on plain arrays, nothing recorded;
+- under ``autograd.record()`` the whole graph is one autograd node, whose gradient runs
+  the primitives' vjps in reverse (``raw_vjp`` on plain arrays where the primitive has
+  one, its NDArray vjp otherwise) and hands the inputs' gradients back to autograd;
+- the values are the imperative path's, bit for bit: the same forwards with the same
+  attributes, the same vjps, the same order of accumulation, Dropout's masks drawn from
+  the same stream at the same point.
+
+A graph stays imperative when an operator might do more than its primitives show
+(operators outside ``TRACEABLE``: BatchNorm updates its moving statistics in place), when
+the trace meets a value it cannot explain (a random draw other than a declared one, see
+``redrawn``), or off the CPU. Differentiating a gradient again (``create_graph=True``)
+replays the program as recorded NDArray operations. ``TRAINKIT_COMPILE=0`` turns the
+compiled path off, for comparisons.
+"""
+import os
+
+from . import autograd
+from .base import MXNetError
+from .ndarray import ndarray as _nd  # circular: only its attributes are used, at call time
+from .ops.core import Primitive
+
+ENABLED = os.environ.get("TRAINKIT_COMPILE", "1") != "0"
+
+# Symbol operators that compute exactly the primitives a trace records: no side effects,
+# no Python decision on values, randomness only through a declared redrawn input. (Operators
+# without a gradient, BlockGrad or one_hot, give values autograd does not record: not here.)
+TRACEABLE = frozenset("""
+    Activation Concat concat Dropout Flatten flatten FullyConnected LeakyReLU Reshape reshape
+    SoftmaxOutput Softmax softmax log_softmax LinearRegressionOutput LogisticRegressionOutput MAERegressionOutput
+    MakeLoss make_loss _copy identity Embedding LayerNorm
+    relu sigmoid tanh softrelu softsign exp log sqrt square abs negative
+    elemwise_add elemwise_sub elemwise_mul elemwise_div _plus _minus _mul _div _Plus _Minus _Mul _Div
+    broadcast_add broadcast_sub broadcast_mul broadcast_div broadcast_plus broadcast_minus
+    _plus_scalar _minus_scalar _rminus_scalar _mul_scalar _div_scalar _rdiv_scalar _power _power_scalar
+    _rpower_scalar _maximum_scalar _minimum_scalar add_n ElementWiseSum
+    dot batch_dot sum mean max min transpose expand_dims pick softmax_cross_entropy
+    slice_axis clip Cast cast
+""".split())
+
+_REDRAWN = {}
+
+
+def redrawn(prim, index, make):
+    """Declare that input ``index`` of ``prim`` is a random value its operator draws on every call, as
+    ``make(like, attrs)`` (``like``: the traced value, for its shape and dtype); the program draws it at
+    the same point of the stream."""
+    _REDRAWN[prim.name] = (index, make)
+
+
+def traceable(plan):
+    """Whether every layer of the plan is one the compiled path reproduces exactly."""
+    for node in plan.step_nodes:
+        if node.prim is not None:  # a replayed recorded primitive: one call, its inputs in slots
+            if node.prim.forward is None or node.prim.name in _REDRAWN:
+                return False
+        elif node.op not in TRACEABLE:
+            return False
+    return True
+
+
+def program_of(node):
+    """The Program behind a recorded autograd node, or None for any other node."""
+    vjp = node.prim.vjp
+    return vjp.program if isinstance(vjp, _GraphVjp) else None
+
+
+def key(feed):
+    """What a program depends on besides the graph: each input's shape and dtype, and the training flag."""
+    return (autograd._mode.training,) + tuple((a._data.shape, a._data.dtype) for a in feed)
+
+
+def trace(plan, feed):
+    """Run ``plan`` imperatively on ``feed`` once, recording every primitive against stand-ins of the
+    inputs: returns ``(program, outputs)``, or ``(None, None)`` (with the random stream as before the run)
+    when the run did something a program cannot repeat."""
+    from . import random_streams
+    state = random_streams.get_state()
+    stand_ins = []
+    for a in feed:
+        s = _nd.NDArray(a._data, a._ctx)
+        s._node = autograd.Variable(None, "write")
+        stand_ins.append(s)
+    with autograd._Saved(recording=True):
+        heads = plan.run_imperative(stand_ins)
+    program = _build(stand_ins, heads, feed[0]._ctx)
+    if program is None:
+        random_streams.set_state(state)
+        return None, None
+    vals = program._trace_values
+    del program._trace_values
+    vals[:len(feed)] = [a._data for a in feed]
+    return program, program.wrap(feed, vals)
+
+
+def _build(stand_ins, heads, ctx):
+    slot_of = {id(s._node): i for i, s in enumerate(stand_ins)}
+    vals = [s._data for s in stand_ins]
+    steps = []
+
+    def slot(x):
+        node = x._node
+        if type(node) is autograd.OpNode:
+            return slot_of.get((id(node), x._oidx))
+        return slot_of.get(id(node)) if node is not None else None
+
+    order, _ = autograd._toposort(heads)
+    for node in order:
+        prim = node.prim
+        ins = []
+        for j, x in enumerate(node.inputs):
+            s = slot(x)
+            if s is None:
+                drawn = _REDRAWN.get(prim.name)
+                if x._node is not None or drawn is None or drawn[0] != j:
+                    return None  # a constant the program could not reproduce
+                s = len(vals)
+                steps.append((None, (), s, {"like": x._data, "attrs": node.attrs, "make": drawn[1]}))
+                vals.append(x._data)
+            ins.append(s)
+        first = len(vals)
+        outs = (node.out,) if prim.n_out == 1 else node.out
+        for i, o in enumerate(outs):
+            slot_of[(id(node), i)] = first + i
+            vals.append(o)
+        steps.append((prim, tuple(ins), first, node.attrs))
+    head_slots = []
+    for h in heads:
+        s = slot(h)
+        if s is None:
+            return None
+        head_slots.append(s)
+    program = Program(len(stand_ins), steps, head_slots, ctx)
+    program._trace_values = vals
+    return program
+
+
+class Program:
+    """One traced graph: ``steps`` are ``(primitive, input slots, first output slot, attrs)``; a step whose
+    primitive is None draws a redrawn input (``attrs['make']``)."""
+
+    def __init__(self, nfeed, steps, heads, ctx):
+        self.nfeed = nfeed
+        self.steps = steps
+        self.heads = heads
+        self.ctx = ctx
+        self.nslots = nfeed + sum(1 if p is None else p.n_out for p, _, _, _ in steps)
+        self._needs = {}
+        self.prim = Primitive("_compiled_graph", None, _GraphVjp(self), n_out=len(heads))
+        self.prim.uses_out = False
+
+    def forward(self, raw):
+        """Every slot's value for the inputs ``raw`` (backend arrays, one per variable slot)."""
+        vals = [None] * self.nslots
+        vals[:self.nfeed] = raw
+        for prim, ins, first, attrs in self.steps:
+            if prim is None:
+                vals[first] = attrs["make"](attrs["like"], attrs["attrs"])
+            elif prim.n_out == 1:
+                vals[first] = prim.forward(*[vals[i] for i in ins], **attrs) if attrs else \
+                    prim.forward(*[vals[i] for i in ins])
+            else:
+                vals[first:first + prim.n_out] = prim.forward(*[vals[i] for i in ins], **attrs)
+        return vals
+
+    def run(self, feed):
+        """The heads for ``feed`` (NDArrays), as one autograd node when autograd is recording."""
+        return self.wrap(feed, self.forward([a._data for a in feed]))
+
+    def wrap(self, feed, vals):
+        ctx = self.ctx
+        heads = [vals[h] for h in self.heads]
+        if autograd._mode.recording:
+            linked = tuple(i for i, a in enumerate(feed) if a._node is not None)
+            if linked:
+                node = autograd.OpNode(self.prim, tuple(feed[i] for i in linked), {"linked": linked, "vals": vals},
+                                       heads[0] if len(heads) == 1 else tuple(heads))
+                return [_nd.NDArray(h, ctx, node, i) for i, h in enumerate(heads)]
+        return [_nd.NDArray(h, ctx) for h in heads]
+
+    def start(self, feed):
+        """Run the forward for ``feed`` and return the ``Step`` whose ``backward`` finishes it (Module's
+        forward/backward pair: no autograd node, gradients straight into the variables' ``.grad``)."""
+        return Step(self, feed, self.forward([a._data for a in feed]))
+
+    def needs(self, linked, wanted):
+        """Per slot, whether its gradient is wanted: it depends on a linked input whose gradient is."""
+        k = (linked, wanted)
+        need = self._needs.get(k)
+        if need is None:
+            need = [False] * self.nslots
+            for i, w in zip(linked, wanted):
+                need[i] = w
+            for prim, ins, first, _ in self.steps:
+                if prim is not None and prim.vjp is not None and any(need[i] for i in ins):
+                    need[first:first + prim.n_out] = [True] * prim.n_out
+            self._needs[k] = need
+        return need
+
+    def backward(self, vals, head_grads, need):
+        """The gradient of every slot ``need`` marks (backend arrays, None where nothing flows), given the
+        forward's ``vals`` and one gradient per head: the vjps in reverse, on plain arrays."""
+        ctx = self.ctx
+        grads = [None] * self.nslots
+        for h, gh in zip(self.heads, head_grads):
+            grads[h] = gh if grads[h] is None else grads[h] + gh
+        for prim, ins, first, attrs in reversed(self.steps):
+            if prim is None or prim.vjp is None:
+                continue
+            if prim.n_out == 1:
+                gout = grads[first]
+                if gout is None:
+                    continue
+                out_v = vals[first]
+            else:
+                gout = grads[first:first + prim.n_out]
+                if all(x is None for x in gout):
+                    continue
+                out_v = tuple(vals[first:first + prim.n_out])
+                gout = tuple(ctx.xp.zeros_like(out_v[i]) if x is None else x for i, x in enumerate(gout))
+            in_needs = tuple([need[i] for i in ins])
+            if True not in in_needs:
+                continue
+            xs = [vals[i] for i in ins]
+            raw = prim.raw_vjp
+            results = raw(gout, out_v, *xs, needs=in_needs, **attrs) if raw is not None else None
+            if results is None:  # no raw_vjp, or none for these attributes
+                results = _nd_vjp(prim, gout, out_v, xs, in_needs, attrs, ctx)
+            for s, r, wanted in zip(ins, results, in_needs):
+                if wanted and r is not None:
+                    grads[s] = r if grads[s] is None else grads[s] + r
+        return grads
+
+
+class Step:
+    """One compiled forward, waiting for its backward: ``outputs`` are the heads (NDArrays, not recorded)."""
+
+    __slots__ = ("program", "feed", "vals", "outputs")
+
+    def __init__(self, program, feed, vals):
+        self.program, self.feed, self.vals = program, feed, vals
+        ctx = program.ctx
+        self.outputs = [_nd.NDArray(vals[h], ctx) for h in program.heads]
+
+    def backward(self, out_grads=None):
+        """``autograd.backward(outputs, out_grads)`` for this forward: each input variable's gradient is
+        written per its grad_req (``.grad`` takes the fresh buffer, as autograd does)."""
+        program, feed = self.program, self.feed
+        head_grads = _head_grads(self.outputs, out_grads)
+        variables = [(i, a._node) for i, a in enumerate(feed)
+                     if type(a._node) is autograd.Variable and a._node.grad_req != "null"]
+        if not variables:
+            raise MXNetError("There are no inputs in computation graph that require gradients. (Every variable "
+                             "reachable from the heads has grad_req='null', or none is reachable.)")
+        linked = tuple(i for i, _ in variables)
+        grads = program.backward(self.vals, head_grads,
+                                 program.needs(linked, (True,) * len(linked)))
+        taken = {id(g) for g in head_grads}
+        total = {}
+        for i, var in variables:
+            g = grads[i]
+            if g is not None:
+                prev = total.get(var)
+                total[var] = g if prev is None else prev + g
+        for var, g in total.items():
+            autograd._write_grad(var, _nd.NDArray(g, program.ctx), taken)
+
+
+def _head_grads(outputs, out_grads):
+    """The head gradients as backend arrays: ``out_grads`` (an NDArray, a list, None) checked as autograd
+    checks them; ones where none is given."""
+    NDArray = _nd.NDArray
+    if out_grads is None:
+        given = [None] * len(outputs)
+    else:
+        given = [out_grads] if isinstance(out_grads, NDArray) else list(out_grads)
+        if len(given) != len(outputs):
+            raise ValueError(f"heads and head_grads must be lists of the same length ({len(outputs)} heads, "
+                             f"{len(given)} head_grads).")
+    out = []
+    for i, (h, g) in enumerate(zip(outputs, given)):
+        if g is None:
+            ones = h._ctx.xp.empty_like(h._data)
+            ones.fill(1)
+            out.append(ones)
+        elif not isinstance(g, NDArray):
+            raise TypeError(f"head gradient {i} must be an NDArray, got {type(g).__name__}.")
+        elif g.shape != h.shape:
+            raise ValueError(f"head gradient {i} has shape {g.shape} but its head has shape {h.shape}: "
+                             "pass a gradient of the same shape as the output.")
+        else:
+            out.append(g._data)
+    return out
+
+
+class _GraphVjp:
+    """The compiled graph's gradient, as autograd calls a vjp: ``(g, out, *inputs, needs, linked, vals)``."""
+
+    wants_needs = True
+
+    def __init__(self, program):
+        self.program = program
+
+    def __call__(self, g, out, *inputs, needs, linked, vals):
+        program = self.program
+        heads = g if len(program.heads) > 1 else (g,)
+        if autograd._mode.recording:  # create_graph: the gradient must itself be differentiable
+            return _replayed_vjp(program, heads, inputs, linked, vals)
+        grads = program.backward(vals, [h._data for h in heads], program.needs(linked, needs))
+        ctx = program.ctx
+        return tuple(None if grads[i] is None else _nd.NDArray(grads[i], ctx) for i in linked)
+
+
+def _nd_vjp(prim, gout, out_v, xs, needs, attrs, ctx):
+    """A primitive's NDArray vjp on plain arrays (recording is off: nothing is recorded)."""
+    wrap = (lambda v: _nd.NDArray(v, ctx))
+    g = wrap(gout) if prim.n_out == 1 else tuple(map(wrap, gout))
+    out = (wrap(out_v) if prim.n_out == 1 else tuple(map(wrap, out_v))) if prim.uses_out else None
+    args = [wrap(x) for x in xs]
+    if prim.wants_needs:
+        results = prim.vjp(g, out, *args, needs=needs, **attrs)
+    else:
+        results = prim.vjp(g, out, *args, **attrs)
+    return [None if r is None else r._data for r in results]
+
+
+def _replayed_vjp(program, heads, inputs, linked, vals):
+    """The gradient as recorded NDArray operations (for create_graph): the forward is replayed from the
+    inputs with ``apply`` (so the gradient stays linked to them), then the vjps run as autograd's would."""
+    apply, zeros_like = _nd.apply, _nd.zeros_like
+    ctx = program.ctx
+    nd_vals = [_nd.NDArray(v, ctx) if v is not None and i < program.nfeed else None for i, v in enumerate(vals)]
+    for i, x in zip(linked, inputs):
+        nd_vals[i] = x
+    for prim, ins, first, attrs in program.steps:
+        if prim is None:
+            nd_vals[first] = _nd.NDArray(vals[first], ctx)  # the mask this forward drew
+            continue
+        outs = apply(prim, *[nd_vals[i] for i in ins], **attrs)
+        nd_vals[first:first + prim.n_out] = [outs] if prim.n_out == 1 else list(outs)
+    grads = [None] * program.nslots
+    for h, gh in zip(program.heads, heads):
+        grads[h] = gh if grads[h] is None else grads[h] + gh
+    for prim, ins, first, attrs in reversed(program.steps):
+        if prim is None or prim.vjp is None:
+            continue
+        gout = grads[first:first + prim.n_out]
+        if all(x is None for x in gout):
+            continue
+        outs = nd_vals[first:first + prim.n_out]
+        if prim.n_out == 1:
+            g, out = gout[0], outs[0]
+        else:
+            g = tuple(zeros_like(o) if x is None else x for x, o in zip(gout, outs))
+            out = tuple(outs)
+        args = [nd_vals[i] for i in ins]
+        if prim.wants_needs:
+            results = prim.vjp(g, out, *args, needs=tuple(a._node is not None for a in args), **attrs)
+        else:
+            results = prim.vjp(g, out, *args, **attrs)
+        for s, r in zip(ins, results):
+            if r is not None:
+                grads[s] = r if grads[s] is None else grads[s] + r
+    return tuple(grads[i] for i in linked)
