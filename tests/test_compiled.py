@@ -248,3 +248,52 @@ def test_softmax_cross_entropy_raw_vjp_equals_vjp():
     (raw, none) = SOFTMAX_CE.raw_vjp(g, out, x, label, needs=(True, False))
     (ref, _) = SOFTMAX_CE.vjp(nd.array(g), nd.array(out), nd.array(x), nd.array(label))
     assert none is None and raw.dtype == np.float32 and np.array_equal(raw, ref.asnumpy())
+
+
+def _trainer_run(monkeypatch, enabled, network, task="classification", epochs=2):
+    from trainkit import Trainer
+    monkeypatch.setattr(compiled, "ENABLED", enabled)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 6)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0)  # 3 classes
+    trainer = Trainer(network(), train_data=(X[:70], y[:70]), val_data=(X[70:], y[70:]), epochs=epochs,
+                      batch_size=16, seed=1, optimizer="sgd", optimizer_params={"learning_rate": 0.1, "momentum": 0.9})
+    history = [{k: v for k, v in h.items() if k != "time"} for h in trainer.fit()]
+    params = {k: v.asnumpy() for k, v in trainer.model.params.items()}
+    return trainer, history, params
+
+
+def _symbol_net(dropout=0.3, batchnorm=False):
+    def make():
+        h = mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=12, name="fc1")
+        if batchnorm:
+            h = mx.sym.BatchNorm(h, name="bn1")
+        h = mx.sym.Dropout(mx.sym.Activation(h, act_type="relu"), p=dropout)
+        return mx.sym.FullyConnected(h, num_hidden=3, name="fc2")
+    return make
+
+
+def _gluon_net():
+    net = nn.HybridSequential(prefix="tnet_")
+    with net.name_scope():
+        net.add(nn.Dense(12, activation="relu"), nn.Dropout(0.3), nn.Dense(3))
+    net.hybridize()
+    return net
+
+
+@pytest.mark.parametrize("network", [_symbol_net(), _gluon_net], ids=["module", "hybridized-gluon"])
+def test_trainer_step_compiled_is_bit_identical(monkeypatch, network):
+    fast, h_fast, p_fast = _trainer_run(monkeypatch, True, network)
+    assert [p for p in fast._step.programs.values() if p is not None], "the training step was not compiled"
+    _, h_slow, p_slow = _trainer_run(monkeypatch, False, network)
+    assert h_fast == h_slow
+    assert all(np.array_equal(p_fast[k], p_slow[k]) for k in p_fast)
+
+
+def test_trainer_step_with_batchnorm_is_never_traced(monkeypatch):
+    """A trace runs the step once for real: BatchNorm's moving statistics must not be updated twice."""
+    fast, h_fast, p_fast = _trainer_run(monkeypatch, True, _symbol_net(batchnorm=True))
+    assert not fast._step.programs
+    _, h_slow, p_slow = _trainer_run(monkeypatch, False, _symbol_net(batchnorm=True))
+    assert h_fast == h_slow
+    assert all(np.array_equal(p_fast[k], p_slow[k]) for k in p_fast)

@@ -54,6 +54,15 @@ def _mode_for(monitor, mode):
     return "min" if lower_is_better else "max"
 
 
+def improves(value, best, mode, min_delta):
+    """Whether ``value`` beats ``best`` (None: nothing yet) by more than ``min_delta`` in ``mode``; never NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    if best is None:
+        return True
+    return value > best + min_delta if mode == "max" else value < best - min_delta
+
+
 class _Best:
     """The best value of one metric so far: ``better(value)`` says whether a value improves on it."""
 
@@ -65,13 +74,7 @@ class _Best:
         self.epoch = None
 
     def better(self, value):
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return False
-        if self.value is None:
-            return True
-        if self.mode == "max":
-            return value > self.value + self.min_delta
-        return value < self.value - self.min_delta
+        return improves(value, self.value, self.mode, self.min_delta)
 
     def as_dict(self):
         return {"monitor": self.monitor, "mode": self.mode, "value": self.value, "epoch": self.epoch}

@@ -5,7 +5,8 @@ arrays of the same shapes batch after batch, so the work of the imperative path 
 and an autograd node per operator, a topological sort per backward) can be done once. A
 ``Program`` is that work done: the primitives the graph calls, in order, with their
 attributes and the value slot each reads and writes, found by tracing one imperative run
-(``trace``) and kept per input shapes, dtypes and training flag.
+(``trace``) and kept per input shapes, dtypes and training flag. The Trainer's step (the
+network's forward and a built-in loss) is traced the same way (``TracedStep``).
 
 - the forward calls each primitive's numpy forward on plain arrays, nothing recorded;
 - under ``autograd.record()`` the whole graph is one autograd node, whose gradient runs
@@ -85,27 +86,109 @@ def trace(plan, feed):
     when the run did something a program cannot repeat."""
     from . import random_streams
     state = random_streams.get_state()
-    stand_ins = []
-    for a in feed:
-        s = _nd.NDArray(a._data, a._ctx)
-        s._node = autograd.Variable(None, "write")
-        stand_ins.append(s)
+    stand_ins = [_stand_in(a) for a in feed]
     with autograd._Saved(recording=True):
         heads = plan.run_imperative(stand_ins)
-    program = _build(stand_ins, heads, feed[0]._ctx)
+    program, vals = _build(stand_ins, heads, feed[0]._ctx)
     if program is None:
         random_streams.set_state(state)
         return None, None
-    vals = program._trace_values
-    del program._trace_values
     vals[:len(feed)] = [a._data for a in feed]
     return program, program.wrap(feed, vals)
 
 
-def _build(stand_ins, heads, ctx):
+class _Tracing:
+    """A function trace in progress (``TracedStep``): plans run imperatively, so their primitives are
+    recorded one by one, and count themselves; one that is not traceable spoils the trace."""
+
+    active = False
+    plans = 0
+    ok = True
+
+
+TRACING = _Tracing()
+
+
+class TracedStep:
+    """``step(x, y) -> (loss, outputs)`` compiled per input shapes, dtypes and training flag: a training
+    step's forward and loss (the Trainer's) as one program, its parameters read as captured inputs, the
+    loss the one autograd output (``outputs`` come back as plain values, for the metrics).
+
+    Only for functions that run exactly one traceable plan and otherwise nothing but primitives whose
+    results do not depend on Python decisions about values (a built-in loss); ``step`` runs as it is
+    whenever that does not hold.
+    """
+
+    def __init__(self, step, ready):
+        self.step = step
+        self.ready = ready  # () -> whether the network now runs one traceable graph (checked before a trace)
+        self.programs = {}
+
+    def __call__(self, x, y):
+        feed = [x, y]
+        if not ENABLED or x._ctx.device_type != "cpu":
+            return self.step(x, y)
+        k = key(feed)
+        program = self.programs.get(k, _MISSING)
+        if program is None:
+            return self.step(x, y)
+        if program is _MISSING:
+            # a trace runs the step once for real: never one with side effects it could not repeat
+            # (BatchNorm), nor a block's first, imperative call (it builds the block's graph)
+            if not self.ready():
+                return self.step(x, y)
+            program, result = self._trace(feed)
+            self.programs[k] = program
+            return result if program is not None else self.step(x, y)
+        feed += program.captured
+        return tuple(program.wrap(feed, program.forward([a._data for a in feed])))
+
+    def _trace(self, feed):
+        from . import random_streams
+        state = random_streams.get_state()
+        stand_ins = [_stand_in(a) for a in feed]
+        TRACING.active, TRACING.plans, TRACING.ok = True, 0, True
+        try:
+            with autograd._Saved(recording=True):
+                loss, out = self.step(*stand_ins)
+        finally:
+            TRACING.active = False
+        program = vals = None
+        if TRACING.ok and TRACING.plans == 1:
+            program, vals = _build(stand_ins, [loss, out], feed[0]._ctx, capture=True, differentiable=1)
+        if program is None:
+            random_streams.set_state(state)
+            return None, None
+        full = feed + program.captured
+        vals[:len(full)] = [a._data for a in full]
+        return program, tuple(program.wrap(full, vals))
+
+
+_MISSING = object()
+
+
+def _stand_in(a):
+    s = _nd.NDArray(a._data, a._ctx)
+    s._node = autograd.Variable(None, "write")
+    return s
+
+
+def _build(stand_ins, heads, ctx, capture=False, differentiable=None):
+    """The Program of the recorded graph from ``stand_ins`` to ``heads``, and the traced run's slot values;
+    ``(None, None)`` when the graph holds a value the program could not reproduce."""
     slot_of = {id(s._node): i for i, s in enumerate(stand_ins)}
     vals = [s._data for s in stand_ins]
     steps = []
+    order, _ = autograd._toposort(heads)
+    captured = []
+    if capture:  # marked arrays the function read besides its arguments become inputs after them
+        for node in order:
+            for x in node.inputs:
+                if type(x._node) is autograd.Variable and id(x._node) not in slot_of:
+                    slot_of[id(x._node)] = len(vals)
+                    vals.append(x._data)
+                    captured.append(x)
+    nfeed = len(vals)
 
     def slot(x):
         node = x._node
@@ -113,7 +196,6 @@ def _build(stand_ins, heads, ctx):
             return slot_of.get((id(node), x._oidx))
         return slot_of.get(id(node)) if node is not None else None
 
-    order, _ = autograd._toposort(heads)
     for node in order:
         prim = node.prim
         ins = []
@@ -122,7 +204,7 @@ def _build(stand_ins, heads, ctx):
             if s is None:
                 drawn = _REDRAWN.get(prim.name)
                 if x._node is not None or drawn is None or drawn[0] != j:
-                    return None  # a constant the program could not reproduce
+                    return None, None  # a constant the program could not reproduce
                 s = len(vals)
                 steps.append((None, (), s, {"like": x._data, "attrs": node.attrs, "make": drawn[1]}))
                 vals.append(x._data)
@@ -137,26 +219,29 @@ def _build(stand_ins, heads, ctx):
     for h in heads:
         s = slot(h)
         if s is None:
-            return None
+            return None, None
         head_slots.append(s)
-    program = Program(len(stand_ins), steps, head_slots, ctx)
-    program._trace_values = vals
-    return program
+    program = Program(nfeed, steps, head_slots, ctx, differentiable)
+    program.captured = captured
+    return program, vals
 
 
 class Program:
     """One traced graph: ``steps`` are ``(primitive, input slots, first output slot, attrs)``; a step whose
     primitive is None draws a redrawn input (``attrs['make']``)."""
 
-    def __init__(self, nfeed, steps, heads, ctx):
+    def __init__(self, nfeed, steps, heads, ctx, differentiable=None):
         self.nfeed = nfeed
         self.steps = steps
         self.heads = heads
         self.ctx = ctx
         self.nslots = nfeed + sum(1 if p is None else p.n_out for p, _, _, _ in steps)
         self._needs = {}
-        self.prim = Primitive("_compiled_graph", None, _GraphVjp(self), n_out=len(heads))
+        # the first `differentiable` heads are the autograd node's outputs; the rest come out as plain values
+        self.differentiable = len(heads) if differentiable is None else differentiable
+        self.prim = Primitive("_compiled_graph", None, _GraphVjp(self), n_out=self.differentiable)
         self.prim.uses_out = False
+        self.captured = []  # arrays a traced function read that were not its arguments (a model's parameters)
 
     def forward(self, raw):
         """Every slot's value for the inputs ``raw`` (backend arrays, one per variable slot)."""
@@ -179,12 +264,14 @@ class Program:
     def wrap(self, feed, vals):
         ctx = self.ctx
         heads = [vals[h] for h in self.heads]
-        if autograd._mode.recording:
+        k = self.differentiable
+        if autograd._mode.recording and k:
             linked = tuple(i for i, a in enumerate(feed) if a._node is not None)
             if linked:
                 node = autograd.OpNode(self.prim, tuple(feed[i] for i in linked), {"linked": linked, "vals": vals},
-                                       heads[0] if len(heads) == 1 else tuple(heads))
-                return [_nd.NDArray(h, ctx, node, i) for i, h in enumerate(heads)]
+                                       heads[0] if k == 1 else tuple(heads[:k]))
+                return [_nd.NDArray(h, ctx, node, i) for i, h in enumerate(heads[:k])] + \
+                    [_nd.NDArray(h, ctx) for h in heads[k:]]
         return [_nd.NDArray(h, ctx) for h in heads]
 
     def start(self, feed):
@@ -312,7 +399,7 @@ class _GraphVjp:
 
     def __call__(self, g, out, *inputs, needs, linked, vals):
         program = self.program
-        heads = g if len(program.heads) > 1 else (g,)
+        heads = g if program.differentiable > 1 else (g,)
         if autograd._mode.recording:  # create_graph: the gradient must itself be differentiable
             return _replayed_vjp(program, heads, inputs, linked, vals)
         grads = program.backward(vals, [h._data for h in heads], program.needs(linked, needs))

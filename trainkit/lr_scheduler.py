@@ -272,13 +272,8 @@ class ReduceLROnPlateau(LRScheduler):
         return self.base_lr
 
     def _improves(self, value):
-        if value != value:  # NaN
-            return False
-        if self.best is None:
-            return True
-        if self.mode == "max":
-            return value > self.best + self.min_delta
-        return value < self.best - self.min_delta
+        from .callbacks import improves  # the same rule as EarlyStopping and best.params
+        return improves(None if value is None else float(value), self.best, self.mode, self.min_delta)
 
     def observe(self, logs, epoch=None):
         """Take one epoch's ``logs``; returns the new rate when this epoch lowered it, else None."""

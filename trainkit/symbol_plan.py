@@ -123,6 +123,11 @@ class _Plan:
         """The heads for ``feed`` (a list of NDArrays, one per variable slot), under the caller's autograd
         state: through the compiled program for these shapes (``trainkit.compiled``) when the graph has one."""
         programs = self._programs
+        tracing = compiled.TRACING
+        if tracing.active:  # inside a traced step: record this graph's primitives one by one
+            tracing.plans += 1
+            tracing.ok = tracing.ok and programs is not None
+            return self.run_imperative(feed)
         if programs is not None and feed:
             try:
                 if feed[0]._ctx.device_type != "cpu":

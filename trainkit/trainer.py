@@ -434,6 +434,7 @@ class Trainer:
         else:
             raise TypeError(f"optimizer must be a name or an mx.optimizer.Optimizer, got {type(opt).__name__}.")
         self._updater = _opt.get_updater(opt)
+        self._step = self._training_step()
         self._extra = self._new_metrics()
 
         self._best = _Best(self._monitor_name(), self.mode)
@@ -453,6 +454,19 @@ class Trainer:
                 log.info("trainer.resume=auto: no checkpoint in %s yet, starting afresh", where)
         self._prepare_out_dir()
         self._ready = True
+
+    def _training_step(self):
+        """``step(x, y) -> (loss, outputs)``, run under ``autograd.record()``; compiled into one program
+        (trainkit.compiled) when the network is one bound graph and the loss a built-in one."""
+        forward, loss_fn = self.model.forward, self.loss_fn
+
+        def step(x, y):
+            out = forward(x)
+            return loss_fn(out, y), out
+        if getattr(loss_fn, "loss_name", None) is not None:
+            from .compiled import TracedStep
+            return TracedStep(step, self.model.single_graph)
+        return step
 
     def _new_metrics(self):
         out = self.task.metrics(self._metric_specs)
@@ -536,7 +550,7 @@ class Trainer:
         if limit is not None:
             nb = limit if nb is None else min(nb, limit)
         self.num_batches = nb        # of each training epoch (None: a DataIter that does not say)
-        forward, loss_fn, updater = self.model.forward, self.loss_fn, self._updater
+        step, updater = self._step, self._updater
         indices, weights = self._indices, self._weights
         batch_hooks = [cb for cb in self.callbacks if _overrides(cb, "on_batch_end")]
         record = autograd.record
@@ -567,8 +581,7 @@ class Trainer:
                     self._partial = tally.partial(tic)
                     self._interrupt(b)
                 with record():
-                    out = forward(x)
-                    loss = loss_fn(out, y)
+                    loss, out = step(x, y)
                 loss.backward()
                 grads = [w.grad for w in weights]
                 if max_norm is not None:

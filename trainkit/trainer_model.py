@@ -24,6 +24,10 @@ class Model:
 
     kind = what = None
     network = forward = None
+    def single_graph(self):
+        """Whether ``forward`` now runs one bound graph that the compiled path reproduces exactly, and
+        nothing else, so a training step can be compiled (trainkit.compiled.TracedStep)."""
+        return False
 
     def default_context(self):
         """Where to compute when the Trainer is given no context."""
@@ -86,6 +90,10 @@ class ModuleModel(Model):
     as MXNet's checkpoint (``model-symbol.json`` + ``model-NNNN.params``, ``arg:``/``aux:`` names)."""
 
     kind, what = "module", "module"
+
+    def single_graph(self):
+        plan = self.module._plan
+        return plan is not None and plan._programs is not None
 
     def __init__(self, module):
         self.network = self.module = module

@@ -46,6 +46,13 @@ class BlockModel(Model):
         self.forward = block
         self.sample_shape = None
 
+    def single_graph(self):
+        """A hybridized block whose graph is built (after its first call), with no forward hooks."""
+        b = self.block
+        graph = getattr(b, "_cached_op", None)
+        return bool(getattr(b, "_active", False)) and graph is not None and graph.plan._programs is not None \
+            and not b._forward_hooks and not b._forward_pre_hooks
+
     def _plist(self):
         return list(self.block.collect_params().values())
 
