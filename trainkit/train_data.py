@@ -52,9 +52,10 @@ class _Arrays:
         for b in range(start, self.num_batches(batch_size)):
             if order is None:
                 sel = slice(b * batch_size, (b + 1) * batch_size)
-            else:
+                yield array(X[sel], ctx), array(yf[sel], ctx), y[sel]
+            else:  # fancy indexing already made fresh float32 copies: wrap them, do not copy again
                 sel = order[b * batch_size:(b + 1) * batch_size]
-            yield array(X[sel], ctx), array(yf[sel], ctx), y[sel]
+                yield _wrap(X[sel], ctx), _wrap(yf[sel], ctx), y[sel]
 
 
 class _Iter:
@@ -107,3 +108,8 @@ def _as_data(data, what, labels=None):
 def _epoch_order(seed, epoch, n):
     """The training order of ``epoch``: a pure function of (seed, epoch), so resume is exact."""
     return np.random.default_rng([int(seed) & 0xFFFFFFFFFFFFFFFF, int(epoch)]).permutation(n)
+
+
+def _wrap(data, ctx):
+    """A fresh host array as an NDArray on ``ctx`` (moved there for a GPU)."""
+    return NDArray(data, ctx) if ctx.device_type != "gpu" else array(data, ctx)

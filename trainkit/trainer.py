@@ -10,7 +10,9 @@ files around them) is the same code for both. The loop reads top to bottom::
     for epoch in epochs:
         on_epoch_start
         for batch in (a pure function of (seed, epoch), the first limit_batches of them):
-            with autograd.record(): loss = loss_fn(model.forward(x), y)   # mean over the batch
+            with autograd.record(): loss = loss_fn(model.forward(x), y)   # mean over the batch; one
+                                                                     #   compiled program (trainkit.compiled)
+                                                                     #   for a bound graph and a built-in loss
             loss.backward()
             clip_global_norm(grads)                                  # optional: the grads' joint L2 norm
             updater(indices, grads, weights)                         # mx.optimizer: wd, clipping, lr schedule

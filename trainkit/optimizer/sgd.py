@@ -85,8 +85,14 @@ _SMALL = 1 << 15  # elements: below this a fresh temporary costs less than fetch
 def _sgd_step(ctx, w, g, mom, lr, wd, rescale, clip, momentum):
     xp, dt = ctx.xp, w.dtype.type
     lr, wd = dt(lr), dt(wd)
-    if clip is None and not wd and (mom is None or not momentum) and w.size < _SMALL and g.dtype == w.dtype:
-        w -= g * (lr * dt(rescale))  # the same (lr * rescale) * g as below, into a temporary
+    if clip is None and not wd and w.size < _SMALL and g.dtype == w.dtype:
+        step = g * (lr * dt(rescale))  # the same (lr * rescale) * g as below, into a temporary
+        if mom is not None and momentum:
+            mom *= dt(momentum)
+            mom -= step
+            w += mom
+        else:
+            w -= step
         return
     step, tmp = _scratch.get(ctx, w.dtype, w.shape, 2) if wd or (mom is not None and momentum) else \
         (_scratch.get(ctx, w.dtype, w.shape, 1)[0], None)
