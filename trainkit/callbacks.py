@@ -10,6 +10,7 @@ stores their states in that order), then the stateless ones of ``callbacks_progr
 (LearningRateMonitor, ProgressBar, ProgressLog, LogFile).
 """
 import math
+import time
 
 import numpy as np
 
@@ -178,15 +179,20 @@ class DivergenceGuard(Callback):
 
 
 class RunFiles(Callback):
-    """The run folder's files at each epoch's end: metrics.jsonl and metrics.csv, best.params when the
-    monitored metric improved, a checkpoint at the last epoch and every ``checkpoint_every`` epochs
-    (pruned to ``keep_last``), then report.html (trainkit/report.py). The Trainer adds it when it has
+    """The run folder's files at each epoch's end: metrics.jsonl, best.params when the monitored metric
+    improved, a checkpoint at the last epoch and every ``checkpoint_every`` epochs (pruned to
+    ``keep_last``), then metrics.csv and report.html (trainkit/report.py). The Trainer adds it when it has
     an out_dir, after DivergenceGuard and before the stateless built-ins (callbacks_progress).
 
     The report is also rewritten when fit ends or stops on an exception (its heading then says
-    interrupted, diverged or the error), so a stopped run's page says why it stopped."""
+    interrupted, diverged or the error), so a stopped run's page says why it stopped. Between the
+    first and the last epoch those two are rewritten at most once a second (``REPORT_EVERY``): a fast
+    run's epochs take milliseconds, the page about 3 ms. metrics.jsonl and the checkpoints are written
+    every epoch."""
 
+    REPORT_EVERY = 1.0  # seconds
     _param_rows = None
+    _reported = None   # time.monotonic() of the last report written
 
     def _params(self, trainer):
         if self._param_rows is None:
@@ -207,13 +213,16 @@ class RunFiles(Callback):
         last = epoch >= trainer.epochs or trainer.stop_training
         if last or (trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0):
             checkpoint.save(trainer, epoch, 0)
-        report.write_run_files(trainer, self._params(trainer))
+        now = time.monotonic()
+        if last or self._reported is None or now - self._reported >= self.REPORT_EVERY:
+            report.write_run_files(trainer, self._params(trainer))
+            self._reported = now
 
     def on_exception(self, trainer, exception, **kwargs):
         from . import report
         try:
-            # metrics.csv stays as metrics.jsonl is: only the page says how the run stopped
-            report.write_run_files(trainer, self._params(trainer), exception, csv_too=False)
+            # metrics.csv catches up with metrics.jsonl (its writes are throttled); the page says how it stopped
+            report.write_run_files(trainer, self._params(trainer), exception)
         except Exception as e:  # a full disk, say: the original exception is what the user must see
             import logging
             logging.getLogger("trainkit").warning("report.html was not updated: %s", e)
