@@ -4,8 +4,9 @@ Run ``python benchmarks/compiled.py`` (``--quick`` for fewer rounds). The Module
 benchmark's MLP (``benchmarks/engine.py``: FullyConnected and relu layers, softmax cross-entropy
 averaged over the batch, plain SGD) bound once; each step is ``forward(is_train=True)``,
 ``backward()``, ``update()``, which run through ``trainkit.compiled``. The same step with
-``TRAINKIT_COMPILE=0`` semantics (the imperative plan) is timed too. One BLAS thread, as in
-engine.py. Ratios are medians of interleaved rounds, with the spread of the per-round ratios.
+``TRAINKIT_COMPILE=0`` semantics (the imperative plan) is timed too, between them (its ratio is
+its median over numpy's). One BLAS thread, as in engine.py, whose ``compare`` prints the medians
+of interleaved rounds and the compiled/numpy ratio with its per-round spread.
 """
 import os
 import sys
@@ -14,15 +15,12 @@ if __name__ == "__main__":
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
 
-import statistics
-import time
-
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import trainkit as mx  # noqa: E402
 from trainkit import compiled  # noqa: E402
-from engine import make_mlp, numpy_step_factory  # noqa: E402
+from engine import compare, make_mlp, numpy_step_factory  # noqa: E402
 
 TARGETS = {((784, 512, 512, 10), 128): 1.03, ((784, 512, 512, 10), 32): 1.08, ((64, 32, 10), 32): 1.3}
 
@@ -54,31 +52,6 @@ def module_step_factory(weights, x, y, lr=0.01, compile_=True):
         mod.backward()
         mod.update()
     return step
-
-
-def compare(name, variants, rounds, inner, target):
-    for fn in variants.values():
-        for _ in range(max(3, inner // 4)):
-            fn()
-    times = {k: [] for k in variants}
-    for _ in range(rounds):
-        for k, fn in variants.items():
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                fn()
-            times[k].append((time.perf_counter() - t0) / inner)
-    base = times["numpy"]
-    line = f"{name:<34}"
-    for k in variants:
-        line += f" {k} {statistics.median(times[k]) * 1e3:7.3f} ms"
-    for k in variants:
-        if k == "numpy":
-            continue
-        ratios = sorted(t / b for t, b in zip(times[k], base))
-        med = statistics.median(ratios)
-        mark = f" (target <= {target:.2f}x: {'ok' if med <= target else 'MISSED'})" if k == "compiled" else ""
-        line += f" | {k}/numpy {med:4.2f}x [{ratios[0]:.2f}-{ratios[-1]:.2f}]{mark}"
-    print(line)
 
 
 def main():

@@ -21,15 +21,6 @@ def digits():
     return load_dataset({"name": "digits", "val_fraction": 0.2, "split_seed": 0})
 
 
-@pytest.fixture(scope="module")
-def blobs():
-    rng = np.random.default_rng(0)
-    centers = rng.normal(0, 2, (3, 6))
-    y = rng.integers(0, 3, 240)
-    X = (centers[y] + rng.normal(0, 1, (240, 6))).astype(np.float32)
-    return X[:180], y[:180], X[180:], y[180:]
-
-
 def mlp(hidden=32, classes=10, dropout=0.0, batchnorm=False):
     x = mx.sym.Variable("data")
     x = mx.sym.FullyConnected(x, num_hidden=hidden, name="fc1")

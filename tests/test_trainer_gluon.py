@@ -13,15 +13,6 @@ from trainkit.gluon import nn
 from trainkit.trainer import Diverged, Interrupted, TrainerError
 
 
-@pytest.fixture(scope="module")
-def blobs():
-    rng = np.random.default_rng(0)
-    centers = rng.normal(0, 2, (3, 6))
-    y = rng.integers(0, 3, 240)
-    X = (centers[y] + rng.normal(0, 1, (240, 6))).astype(np.float32)
-    return X[:180], y[:180], X[180:], y[180:]
-
-
 def block(hidden=16, classes=3, features=6, dropout=0.0, batchnorm=False, hybridize=True):
     """The Module mlp() below as a Gluon block, with the same parameter names."""
     net = nn.HybridSequential(prefix="")

@@ -10,15 +10,6 @@ from trainkit import Callback, Trainer
 from trainkit.trainer import Interrupted, _epoch_order
 
 
-@pytest.fixture(scope="module")
-def blobs():
-    rng = np.random.default_rng(0)
-    centers = rng.normal(0, 2, (3, 6))
-    y = rng.integers(0, 3, 240)
-    X = (centers[y] + rng.normal(0, 1, (240, 6))).astype(np.float32)
-    return X[:180], y[:180], X[180:], y[180:]
-
-
 def mlp(hidden=8, classes=3, dropout=0.0):
     x = mx.sym.Variable("data")
     x = mx.sym.FullyConnected(x, num_hidden=hidden, name="fc1")

@@ -53,16 +53,17 @@ def from_recorded(head):
         return c
 
     def expand(cur, program):
-        """A compiled graph's node as the primitives it ran: one symbol node per step."""
+        """A compiled graph's node as the primitives it ran: one symbol node per step (compiled graphs run
+        on the CPU, so its values are numpy arrays)."""
         slots = [None] * program.nfeed
         linked = dict(zip(cur.attrs["linked"], cur.inputs))
         vals = cur.attrs["vals"]
         for i in range(program.nfeed):
-            slots[i] = source(linked[i]) if i in linked else (constant(_host(vals[i])), 0)
+            slots[i] = source(linked[i]) if i in linked else (constant(vals[i]), 0)
         slots += [None] * (program.nslots - program.nfeed)
         for prim, ins, first, attrs in program.steps:
             if prim is None:  # a drawn Dropout mask: the value this forward used
-                slots[first] = (constant(_host(vals[first])), 0)
+                slots[first] = (constant(vals[first]), 0)
                 continue
             n = _Node(prim.name, f"node_{next(autograd._node_ids)}",
                       {k: _recorded_attr(k, v) for k, v in attrs.items() if v is not None},
@@ -103,14 +104,6 @@ def from_recorded(head):
         return made[id(op)]
 
     if isinstance(head._node, autograd.OpNode):
-        return Symbol([source_of_head(convert, head)])
+        convert(head._node)
+        return Symbol([source(head)])
     return Symbol([(leaf(head), 0)])
-
-
-def source_of_head(convert, head):
-    out = convert(head._node)
-    return out[head._oidx] if isinstance(out, list) else (out, head._oidx)
-
-
-def _host(value):
-    return value.get() if hasattr(value, "get") and not hasattr(value, "__array_interface__") else value
