@@ -75,6 +75,19 @@ def test_unknown_parameter_is_a_type_error():
         mx.sym.hard_sigmoid(mx.sym.var("a"), alpah=1)
 
 
+def test_operators_without_parameters_ignore_keywords_as_mxnet():
+    # MXNet 1.9.1's test_cosine_loss writes broadcast_maximum(zero, x, axis=1): the axis means nothing there
+    x = np.array([[1.0, -2.0], [3.0, -4.0]], np.float32)
+    want = np.maximum(0, x)
+    got = mx.nd.broadcast_maximum(mx.nd.array([0]), mx.nd.array(x), axis=1)
+    np.testing.assert_array_equal(got.asnumpy(), want)
+    s = mx.sym.broadcast_maximum(mx.sym.var("a"), mx.sym.var("b"), axis=1)
+    assert s.list_attr() == {}
+    np.testing.assert_array_equal(s.eval(a=mx.nd.array([0]), b=mx.nd.array(x))[0].asnumpy(), want)
+    with pytest.raises(TypeError, match="unexpected argument 'axs'"):
+        mx.sym.sum(mx.sym.var("a"), axs=1)  # an operator with parameters still names the bad one
+
+
 def test_missing_inputs_become_variables():
     s = mx.sym.broadcast_mod(name="m")
     assert s.list_arguments() == ["m_lhs", "m_rhs"]

@@ -198,6 +198,7 @@ class _CustomOpDef:
     name = hint = "Custom"
     aux = ()
     var_init = None
+    ignores_extra = False  # every keyword goes to the prop
 
     def __init__(self):
         self.hint = "custom"

@@ -131,6 +131,8 @@ def _create(op, inputs, params, name=None, attr=None, hint=None):
             continue
         if isinstance(v, Symbol) and k not in opdef.params and not opdef.input_names(opdef.parse({}, "")):
             continue  # a Symbol given to a zero-input layer (randn(data=...)): MXNet's compose drops it
+        if opdef.ignores_extra and k not in opdef.params and not k.startswith("__"):
+            continue  # as the nd function: an operator without parameters ignores keywords, as MXNet's do
         if k not in opdef.params and not (k.startswith("__") and k.endswith("__")):
             raise TypeError(f"mx.sym.{op} got an unexpected argument {k!r}; its parameters are "
                             f"{sorted(opdef.params) or 'none'}.")

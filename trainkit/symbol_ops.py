@@ -105,6 +105,7 @@ class _OpDef:
         self._outputs = outputs
         self._n_total = n_total
         self.var_init = var_init
+        self.ignores_extra = False  # keywords that are not parameters raise (table operators may ignore them)
 
     def input_names(self, p):
         return list(self._inputs(p)) if callable(self._inputs) else list(self._inputs)

@@ -209,7 +209,9 @@ def _broadcast_infer(attrs, in_shapes):
 
 
 def _array_op(prim, aliases=()):
-    def op(lhs, rhs, name=None, out=None):
+    # MXNet's binary array operators have no parameters, and an operator without parameters ignores
+    # the keywords it is given (MXNet 1.9.1's own test_cosine_loss calls broadcast_maximum(..., axis=1))
+    def op(lhs, rhs, name=None, out=None, **ignored):
         result = apply(prim, lhs, rhs)
         return result if out is None else write_out(result, out, prim.name)
     op.__name__ = prim.name

@@ -59,7 +59,7 @@ class OpSpec:
     """One operator as the table knows it (see the module docstring for the fields)."""
 
     __slots__ = ("name", "fn", "raw_fn", "inputs", "aux", "params", "infer", "num_outputs", "hint", "hint_given",
-                 "aliases", "total_outputs", "output_names", "input_names", "accepts")
+                 "aliases", "total_outputs", "output_names", "input_names", "accepts", "ignores_extra")
 
     def __init__(self, name, fn, inputs, aux, infer, num_outputs, hint, aliases, total_outputs=None,
                  output_names=None, input_names=None):
@@ -80,6 +80,9 @@ class OpSpec:
         parameters = inspect.signature(fn).parameters.values()
         self.accepts = {p.name for p in parameters} | ({"**"} if any(p.kind == p.VAR_KEYWORD for p in parameters)
                                                         else set())
+        # a function whose catch-all keyword is named ``ignored`` drops what it does not know (MXNet's
+        # operators without parameters do); other catch-alls (Custom) take every keyword as a parameter
+        self.ignores_extra = any(p.kind == p.VAR_KEYWORD and p.name == "ignored" for p in parameters)
         self.params = {p.name: p.default for p in parameters
                        if p.name not in array_args and p.name not in _NOT_PARAMS
                        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}

@@ -74,6 +74,7 @@ class _TableOpDef(_OpDef):
         aux = tuple(i for i, n in enumerate(fixed) if n in spec.aux)
         super().__init__(spec.name, spec.hint, self._input_roles, params, self._infer, self._compute, aux=aux,
                          outputs=self._output_suffixes, n_total=self._n_total)
+        self.ignores_extra = spec.ignores_extra
 
     def _input_roles(self, p):
         if self.spec.input_names is not None:
