@@ -83,8 +83,11 @@ def test_overfit_trains_the_same_few_batches_without_validation_and_passes(tmp_p
 
 def test_overfit_reports_a_setup_that_cannot_learn(tmp_path):
     r = run_cli(tmp_path, "debug=overfit", "debug.epochs=3", "optimizer.lr=1e-7", "hydra.run.dir=run")
-    assert r.returncode == 0, r.stderr
-    assert "debug=overfit: FAIL: train_loss" in r.stdout and "check optimizer.lr" in r.stdout
+    assert r.returncode == 1, r.stderr  # a failed check fails the command (scripts and CI can tell)
+    assert "trainkit: error: debug=overfit: FAIL: train_loss" in r.stderr and "check optimizer.lr" in r.stderr
+    assert "Traceback" not in r.stderr
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert status["status"] == "failed" and status["exit_status"] == 1 and "debug=overfit: FAIL" in status["error"]
 
 
 def test_limit_batches_caps_every_epoch(tmp_path, counter):

@@ -13,8 +13,9 @@ USER_GROUPS = ("model", "initializer", "optimizer", "data", "device", "trainer",
                "logger", "callbacks", "hparams_search")
 
 
-def test_version_prints_trainkit_and_its_version(tmp_path):
-    r = run_cli(tmp_path, "--version")
+@pytest.mark.parametrize("args", [("--version",), ("+recipe=mlp", "--version"), ("-V",)])
+def test_version_prints_trainkit_and_its_version(tmp_path, args):
+    r = run_cli(tmp_path, *args)
     assert r.returncode == 0, r.stderr
     assert r.stdout == f"trainkit {trainkit.__version__}\n"
     assert not (tmp_path / "outputs").exists()

@@ -604,7 +604,8 @@ def _count(n, noun):
 
 
 def overfit_verdict(history, cfg):
-    """Log whether debug=overfit drove the training loss down by debug.min_loss_drop; returns the ratio."""
+    """Whether debug=overfit drove the training loss down by debug.min_loss_drop: logs PASS and returns the
+    ratio, or raises OverfitFailed (so the command exits 1, as a failed check should)."""
     losses = [h.get("train_loss") for h in history if h.get("train_loss") is not None]
     need = float(cfg.debug.min_loss_drop)
     batches = int(cfg.debug.limit_batches)
@@ -619,8 +620,13 @@ def overfit_verdict(history, cfg):
         log.info("debug=overfit: PASS: train_loss %.4g -> %.4g over %s (%.3gx lower, >= %gx): the model can fit "
                  "these samples", first, last, where, ratio, need)
     else:
-        log.warning("debug=overfit: FAIL: train_loss %.4g -> %.4g over %s is only %.3gx lower (< %gx). A working "
-                    "setup memorises a few batches; check optimizer.lr (too low or too high), the model's size "
-                    "(model.hidden), the initializer and whether the labels match the features",
-                    first, last, where, ratio, need)
+        raise OverfitFailed(f"debug=overfit: FAIL: train_loss {first:.4g} -> {last:.4g} over {where} is only "
+                            f"{ratio:.3g}x lower (< {need:g}x). A working setup memorises a few batches; check "
+                            "optimizer.lr (too low or too high), the model's size (model.hidden), the initializer "
+                            "and whether the labels match the features")
     return ratio
+
+
+class OverfitFailed(Exception):
+    """debug=overfit's check failed: the run ends with exit status 1 and this one paragraph."""
+    user_error = True

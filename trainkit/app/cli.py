@@ -44,7 +44,7 @@ def main():
     if len(sys.argv) > 1 and sys.argv[1] in ("evaluate", "predict"):  # a trained run in use: no Hydra run
         from trainkit.app import commands
         raise SystemExit(commands.main(sys.argv[1], sys.argv[2:]))
-    if len(sys.argv) > 1 and sys.argv[1] in ("--version", "-V"):
+    if any(a in ("--version", "-V") for a in sys.argv[1:]):  # anywhere, as Hydra's own --version
         import trainkit
         print(f"trainkit {trainkit.__version__}")
         raise SystemExit(0)
