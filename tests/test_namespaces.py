@@ -95,3 +95,15 @@ def test_pickled_arrays_round_trip():
     x = nd.ones((2,))
     x.attach_grad()
     assert pickle.loads(pickle.dumps(x)).grad is None   # the graph does not travel
+
+
+def test_numpy_and_sparse_namespaces_import_and_say_what_to_use():
+    # MXNet 1.x code imports them and uses them only in numpy mode or for sparse data
+    np_mod = importlib.import_module("trainkit.numpy")
+    assert mx.np is np_mod and mx.util.is_np_array() is False
+    with pytest.raises(AttributeError, match=r"mx.np.concatenate: .* Use mx.nd"):
+        np_mod.concatenate  # noqa: B018
+    sparse = importlib.import_module("trainkit.nd.sparse")
+    assert mx.nd.sparse is sparse
+    with pytest.raises(AttributeError, match=r"mx.nd.sparse.csr_matrix: trainkit has dense storage only"):
+        sparse.csr_matrix  # noqa: B018

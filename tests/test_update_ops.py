@@ -153,3 +153,13 @@ def test_errors_name_the_problem():
 def test_update_ops_are_exported_in_nd():
     assert callable(mx.nd.adam_update) and callable(mx.nd.lamb_update_phase2)
     assert callable(mx.nd.preloaded_multi_sgd_mom_update)
+
+
+def test_reset_arrays_zeroes_every_array_in_place():
+    arrays = [mx.nd.ones((2, 3)), mx.nd.array([1.5, -2.0], dtype=np.float16), mx.nd.ones((4,), dtype=np.float64)]
+    buffers = [a._data for a in arrays]
+    assert mx.nd.reset_arrays(*arrays, num_arrays=3) == []
+    for a, buf in zip(arrays, buffers):
+        assert a._data is buf and not a.asnumpy().any()
+    with pytest.raises(MXNetError, match="got 1 arrays, but num_arrays=2"):
+        mx.nd.reset_arrays(mx.nd.ones(2), num_arrays=2)

@@ -29,6 +29,7 @@ _SUBMODULES = {
     "mon": "monitor", "monitor": "monitor", "base": "base", "runtime": "runtime",
     "contrib": "contrib",
     "executor": "executor", "operator": "operator", "attribute": "attribute", "util": "util",
+    "np": "numpy",
 }
 
 

@@ -2,7 +2,7 @@
 from .ndarray import NDArray, install_fluent_methods as _install_fluent_methods, split_v2  # noqa: F401
 from .creation import (arange, array, empty, eye, from_numpy, full, linspace, ones, ones_like,  # noqa: F401
                        waitall, zeros, zeros_like)
-from . import ndarray, random  # noqa: F401,F811  (mx.nd.ndarray, mx.nd.random as in MXNet)
+from . import ndarray, random, sparse  # noqa: F401,F811  (mx.nd.ndarray, mx.nd.random, mx.nd.sparse as in MXNet)
 from ..ops.elementwise import (abs, add, arctan, broadcast_add, broadcast_div, broadcast_maximum,  # noqa: F401
                                broadcast_minimum, broadcast_mul, broadcast_power, broadcast_sub, cast, ceil,
                                clip, cos, cosh, divide, elemwise_add, elemwise_div, elemwise_mul, elemwise_sub,

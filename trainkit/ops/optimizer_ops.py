@@ -363,3 +363,14 @@ preloaded_multi_sgd_update = _multi_op("preloaded_multi_sgd_update", False, Fals
 preloaded_multi_sgd_mom_update = _multi_op("preloaded_multi_sgd_mom_update", True, False, True)
 preloaded_multi_mp_sgd_update = _multi_op("preloaded_multi_mp_sgd_update", False, True, True)
 preloaded_multi_mp_sgd_mom_update = _multi_op("preloaded_multi_mp_sgd_mom_update", True, True, True)
+
+
+@operator(inputs=("*data",), num_outputs=lambda attrs: 0)
+def reset_arrays(*data, num_arrays, name=None):
+    """Set every array of ``data`` to zero in place (Gluon's ``zero_grad``); returns an empty list, as MXNet's."""
+    if len(data) != num_arrays:
+        raise MXNetError(f"reset_arrays: got {len(data)} arrays, but num_arrays={num_arrays}; pass "
+                         "num_arrays=len(arrays).")
+    for a in data:
+        _num(a)[...] = 0
+    return []
