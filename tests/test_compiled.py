@@ -206,6 +206,42 @@ def test_relu_raw_vjp_equals_vjp():
     assert np.array_equal(raw, ref.asnumpy(), equal_nan=True)
 
 
+@pytest.mark.parametrize("name", ["broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div"])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_broadcast_binary_raw_vjps_equal_vjps(name, dtype):
+    from trainkit.ops.core import REGISTRY
+    prim = REGISTRY[name]
+    rng = np.random.default_rng(9)
+    a = rng.uniform(0.5, 2.0, (3, 1, 4)).astype(dtype)
+    b = rng.uniform(0.5, 2.0, (5, 1)).astype(dtype)  # broadcasts against a: both gradients are summed down
+    out = prim.forward(a, b)
+    g = rng.normal(size=out.shape).astype(dtype)
+    raw = prim.raw_vjp(g, out, a, b, needs=(True, True))
+    ref = prim.vjp(nd.array(g, dtype=dtype), nd.array(out, dtype=dtype), nd.array(a, dtype=dtype),
+                   nd.array(b, dtype=dtype))
+    for r, e in zip(raw, ref):
+        assert r.dtype == dtype and r.shape == e.shape and np.array_equal(r, e.asnumpy())
+    assert prim.raw_vjp(g, out, a, b, needs=(False, True))[0] is None  # gradients nobody needs are skipped
+    ints = np.arange(4, dtype=np.int32)
+    assert prim.raw_vjp(ints, ints, ints, ints, needs=(True, True)) is None  # integer maths: the NDArray vjp
+
+
+@pytest.mark.parametrize("name,scalar", [("negative", None), ("exp", None), ("log", None), ("sqrt", None),
+                                         ("square", None), ("tanh", None), ("sigmoid", None),
+                                         ("_plus_scalar", 1.5), ("_minus_scalar", 1.5), ("_rminus_scalar", 1.5),
+                                         ("_mul_scalar", 3.0), ("_div_scalar", 3.0)])
+def test_unary_raw_vjps_equal_vjps(name, scalar):
+    from trainkit.ops.core import REGISTRY
+    prim = REGISTRY[name]
+    attrs = {} if scalar is None else {"scalar": scalar}
+    x = np.random.default_rng(10).uniform(0.5, 2.0, (4, 3)).astype(np.float32)
+    out = prim.forward(x, **attrs)
+    g = np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3)
+    (raw,) = prim.raw_vjp(g, out, x, needs=(True,), **attrs)
+    (ref,) = prim.vjp(nd.array(g), nd.array(out), nd.array(x), **attrs)
+    assert raw.dtype == np.float32 and np.array_equal(raw, ref.asnumpy())
+
+
 def test_compiled_backward_without_gradients_raises(monkeypatch):
     monkeypatch.setattr(compiled, "ENABLED", True)
     mod = mx.mod.Module(_mlp(), context=mx.cpu(), fixed_param_names=["fc1_weight", "fc1_bias", "skip_weight",

@@ -351,7 +351,7 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     written = []
 
     def sink(var, g):
-        _write_grad(var, g, taken)
+        _write_grad(var, g._data, taken)
         written.append(var)
 
     saved = _mode.recording, _mode.training
@@ -369,10 +369,9 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
                          "reachable from the heads has grad_req='null', or none is reachable.)")
 
 
-def _write_grad(var, g, taken):
-    """Store ``g`` per the variable's grad_req; adopt ``g``'s buffer when nobody else holds it."""
+def _write_grad(var, data, taken):
+    """Store the backend array ``data`` per the variable's grad_req; adopt it when nobody else holds it."""
     buf = var.grad
-    data = g._data
     if var.grad_req == "add":
         buf._data += data
     elif (data.base is None and id(data) not in taken and data.dtype == buf._data.dtype

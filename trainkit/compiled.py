@@ -236,7 +236,7 @@ class Program:
         self.heads = heads
         self.ctx = ctx
         self.nslots = nfeed + sum(1 if p is None else p.n_out for p, _, _, _ in steps)
-        self._needs = {}
+        self._plans = {}
         # the first `differentiable` heads are the autograd node's outputs; the rest come out as plain values
         self.differentiable = len(heads) if differentiable is None else differentiable
         self.prim = Primitive("_compiled_graph", None, _GraphVjp(self), n_out=self.differentiable)
@@ -279,30 +279,35 @@ class Program:
         forward/backward pair: no autograd node, gradients straight into the variables' ``.grad``)."""
         return Step(self, feed, self.forward([a._data for a in feed]))
 
-    def needs(self, linked, wanted):
-        """Per slot, whether its gradient is wanted: it depends on a linked input whose gradient is."""
+    def backward_plan(self, linked, wanted):
+        """The backward's work for gradients of the inputs ``linked`` (``wanted`` says which): in reverse,
+        every step through which a gradient can reach one, as ``(primitive, its raw_vjp, first output
+        slot, input slots, which inputs need a gradient, attrs)``; found once per (linked, wanted)."""
         k = (linked, wanted)
-        need = self._needs.get(k)
-        if need is None:
+        plan = self._plans.get(k)
+        if plan is None:
             need = [False] * self.nslots
             for i, w in zip(linked, wanted):
                 need[i] = w
             for prim, ins, first, _ in self.steps:
                 if prim is not None and prim.vjp is not None and any(need[i] for i in ins):
                     need[first:first + prim.n_out] = [True] * prim.n_out
-            self._needs[k] = need
-        return need
+            plan = []
+            for prim, ins, first, attrs in reversed(self.steps):
+                if prim is not None and prim.vjp is not None:
+                    in_needs = tuple([need[i] for i in ins])
+                    if True in in_needs:
+                        plan.append((prim, prim.raw_vjp, first, ins, in_needs, attrs))
+            self._plans[k] = plan
+        return plan
 
-    def backward(self, vals, head_grads, need):
-        """The gradient of every slot ``need`` marks (backend arrays, None where nothing flows), given the
-        forward's ``vals`` and one gradient per head: the vjps in reverse, on plain arrays."""
-        ctx = self.ctx
+    def backward(self, vals, head_grads, plan):
+        """The gradient of every slot the ``plan`` reaches (backend arrays, None where nothing flows),
+        given the forward's ``vals`` and one gradient per head: the vjps in reverse, on plain arrays."""
         grads = [None] * self.nslots
         for h, gh in zip(self.heads, head_grads):
             grads[h] = gh if grads[h] is None else grads[h] + gh
-        for prim, ins, first, attrs in reversed(self.steps):
-            if prim is None or prim.vjp is None:
-                continue
+        for prim, raw, first, ins, in_needs, attrs in plan:
             if prim.n_out == 1:
                 gout = grads[first]
                 if gout is None:
@@ -313,15 +318,11 @@ class Program:
                 if all(x is None for x in gout):
                     continue
                 out_v = tuple(vals[first:first + prim.n_out])
-                gout = tuple(ctx.xp.zeros_like(out_v[i]) if x is None else x for i, x in enumerate(gout))
-            in_needs = tuple([need[i] for i in ins])
-            if True not in in_needs:
-                continue
+                gout = tuple(self.ctx.xp.zeros_like(out_v[i]) if x is None else x for i, x in enumerate(gout))
             xs = [vals[i] for i in ins]
-            raw = prim.raw_vjp
             results = raw(gout, out_v, *xs, needs=in_needs, **attrs) if raw is not None else None
             if results is None:  # no raw_vjp, or none for these attributes
-                results = _nd_vjp(prim, gout, out_v, xs, in_needs, attrs, ctx)
+                results = _nd_vjp(prim, gout, out_v, xs, in_needs, attrs, self.ctx)
             for s, r, wanted in zip(ins, results, in_needs):
                 if wanted and r is not None:
                     grads[s] = r if grads[s] is None else grads[s] + r
@@ -349,8 +350,7 @@ class Step:
             raise MXNetError("There are no inputs in computation graph that require gradients. (Every variable "
                              "reachable from the heads has grad_req='null', or none is reachable.)")
         linked = tuple(i for i, _ in variables)
-        grads = program.backward(self.vals, head_grads,
-                                 program.needs(linked, (True,) * len(linked)))
+        grads = program.backward(self.vals, head_grads, program.backward_plan(linked, (True,) * len(linked)))
         taken = {id(g) for g in head_grads}
         total = {}
         for i, var in variables:
@@ -359,7 +359,7 @@ class Step:
                 prev = total.get(var)
                 total[var] = g if prev is None else prev + g
         for var, g in total.items():
-            autograd._write_grad(var, _nd.NDArray(g, program.ctx), taken)
+            autograd._write_grad(var, g, taken)
 
 
 def _head_grads(outputs, out_grads):
@@ -402,7 +402,7 @@ class _GraphVjp:
         heads = g if program.differentiable > 1 else (g,)
         if autograd._mode.recording:  # create_graph: the gradient must itself be differentiable
             return _replayed_vjp(program, heads, inputs, linked, vals)
-        grads = program.backward(vals, [h._data for h in heads], program.needs(linked, needs))
+        grads = program.backward(vals, [h._data for h in heads], program.backward_plan(linked, needs))
         ctx = program.ctx
         return tuple(None if grads[i] is None else _nd.NDArray(grads[i], ctx) for i in linked)
 

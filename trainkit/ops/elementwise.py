@@ -9,7 +9,7 @@ import operator as _py_op
 
 import numpy as np
 
-from .core import primitive, unbroadcast
+from .core import primitive, unbroadcast, unbroadcast_raw
 from .table import operator, same_shape, write_out
 from ..base import MXNetError
 from ..ndarray.ndarray import NDArray, apply, _as_nd
@@ -52,10 +52,39 @@ def _min_vjp(g, out, a, b):
     return unbroadcast(g * mask, a.shape), unbroadcast(g * (1 - mask), b.shape)
 
 
-BROADCAST_ADD = primitive("broadcast_add", np.add, _add_vjp)
-BROADCAST_SUB = primitive("broadcast_sub", np.subtract, _sub_vjp)
-BROADCAST_MUL = primitive("broadcast_mul", np.multiply, _mul_vjp)
-BROADCAST_DIV = primitive("broadcast_div", np.divide, _div_vjp)
+# raw_vjps: the vjps on backend arrays (backward without create_graph, the compiled path), for float
+# gradients; for integer ones, whose NDArray arithmetic follows MXNet's integer rules, and empty ones
+# (MXNet's reshape codes treat a 0 as "keep") they return None and the NDArray vjp runs
+def _raw_add(g, out, a, b, needs):
+    if g.dtype.kind != "f" or not g.size:
+        return None
+    return (unbroadcast_raw(g, a.shape) if needs[0] else None, unbroadcast_raw(g, b.shape) if needs[1] else None)
+
+
+def _raw_sub(g, out, a, b, needs):
+    if g.dtype.kind != "f" or not g.size:
+        return None
+    return (unbroadcast_raw(g, a.shape) if needs[0] else None, unbroadcast_raw(-g, b.shape) if needs[1] else None)
+
+
+def _raw_mul(g, out, a, b, needs):
+    if g.dtype.kind != "f" or not g.size:
+        return None
+    return (unbroadcast_raw(g * b, a.shape) if needs[0] else None,
+            unbroadcast_raw(g * a, b.shape) if needs[1] else None)
+
+
+def _raw_div(g, out, a, b, needs):
+    if g.dtype.kind != "f" or not g.size:
+        return None
+    return (unbroadcast_raw(g / b, a.shape) if needs[0] else None,
+            unbroadcast_raw(-g * out / b, b.shape) if needs[1] else None)
+
+
+BROADCAST_ADD = primitive("broadcast_add", np.add, _add_vjp, raw_vjp=_raw_add)
+BROADCAST_SUB = primitive("broadcast_sub", np.subtract, _sub_vjp, raw_vjp=_raw_sub)
+BROADCAST_MUL = primitive("broadcast_mul", np.multiply, _mul_vjp, raw_vjp=_raw_mul)
+BROADCAST_DIV = primitive("broadcast_div", np.divide, _div_vjp, raw_vjp=_raw_div)
 BROADCAST_POWER = primitive("broadcast_power", np.power, _pow_vjp)
 BROADCAST_MAXIMUM = primitive("broadcast_maximum", np.maximum, _max_vjp)
 BROADCAST_MINIMUM = primitive("broadcast_minimum", np.minimum, _min_vjp)
@@ -89,11 +118,17 @@ BROADCAST_LESSER_EQUAL = _compare("broadcast_lesser_equal", np.less_equal)
 
 
 # ----- array (op) scalar ----------------------------------------------------------------------
-PLUS_SCALAR = primitive("_plus_scalar", lambda x, scalar: x + scalar, lambda g, out, x, scalar: (g,))
-MINUS_SCALAR = primitive("_minus_scalar", lambda x, scalar: x - scalar, lambda g, out, x, scalar: (g,))
-RMINUS_SCALAR = primitive("_rminus_scalar", lambda x, scalar: scalar - x, lambda g, out, x, scalar: (-g,))
-MUL_SCALAR = primitive("_mul_scalar", lambda x, scalar: x * scalar, lambda g, out, x, scalar: (g * scalar,))
-DIV_SCALAR = primitive("_div_scalar", lambda x, scalar: x / scalar, lambda g, out, x, scalar: (g / scalar,))
+# (raw_vjps as for the array ops above: float gradients only)
+PLUS_SCALAR = primitive("_plus_scalar", lambda x, scalar: x + scalar, lambda g, out, x, scalar: (g,),
+                        raw_vjp=lambda g, out, x, scalar, needs: None if g.dtype.kind != "f" else (g,))
+MINUS_SCALAR = primitive("_minus_scalar", lambda x, scalar: x - scalar, lambda g, out, x, scalar: (g,),
+                         raw_vjp=lambda g, out, x, scalar, needs: None if g.dtype.kind != "f" else (g,))
+RMINUS_SCALAR = primitive("_rminus_scalar", lambda x, scalar: scalar - x, lambda g, out, x, scalar: (-g,),
+                          raw_vjp=lambda g, out, x, scalar, needs: None if g.dtype.kind != "f" else (-g,))
+MUL_SCALAR = primitive("_mul_scalar", lambda x, scalar: x * scalar, lambda g, out, x, scalar: (g * scalar,),
+                       raw_vjp=lambda g, out, x, scalar, needs: None if g.dtype.kind != "f" else (g * scalar,))
+DIV_SCALAR = primitive("_div_scalar", lambda x, scalar: x / scalar, lambda g, out, x, scalar: (g / scalar,),
+                       raw_vjp=lambda g, out, x, scalar, needs: None if g.dtype.kind != "f" else (g / scalar,))
 RDIV_SCALAR = primitive("_rdiv_scalar", lambda x, scalar: scalar / x,
                         lambda g, out, x, scalar: (-g * out / x,))
 POWER_SCALAR = primitive("_power_scalar", lambda x, scalar: x ** scalar,
@@ -245,11 +280,17 @@ def _stable_sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-NEGATIVE = primitive("negative", np.negative, lambda g, out, x: (-g,))
-EXP = primitive("exp", _libm(np.exp), lambda g, out, x: (g * out,))
-LOG = primitive("log", _libm(np.log), lambda g, out, x: (g / x,))
-SQRT = primitive("sqrt", np.sqrt, lambda g, out, x: (g / (2 * out),))
-SQUARE = primitive("square", np.square, lambda g, out, x: (g * 2 * x,))
+# raw_vjps as for the array ops above: the same arithmetic on float gradients, None for others
+NEGATIVE = primitive("negative", np.negative, lambda g, out, x: (-g,),
+                     raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (-g,))
+EXP = primitive("exp", _libm(np.exp), lambda g, out, x: (g * out,),
+                raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (g * out,))
+LOG = primitive("log", _libm(np.log), lambda g, out, x: (g / x,),
+                raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (g / x,))
+SQRT = primitive("sqrt", np.sqrt, lambda g, out, x: (g / (2 * out),),
+                 raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (g / (out * 2),))
+SQUARE = primitive("square", np.square, lambda g, out, x: (g * 2 * x,),
+                   raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (g * 2 * x,))
 ABS = primitive("abs", np.abs, lambda g, out, x: (g * sign(x),))
 def zero_grad(g, out, x, *rest, **attrs):
     """The gradient of a piecewise-constant op (sign, floor, a 0/1 mask): zeros, as MXNet's
@@ -259,8 +300,10 @@ def zero_grad(g, out, x, *rest, **attrs):
 
 
 SIGN = primitive("sign", np.sign, zero_grad)
-TANH = primitive("tanh", _libm(np.tanh), lambda g, out, x: (g * (1 - out * out),))
-SIGMOID = primitive("sigmoid", _stable_sigmoid, lambda g, out, x: (g * out * (1 - out),))
+TANH = primitive("tanh", _libm(np.tanh), lambda g, out, x: (g * (1 - out * out),),
+                 raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (g * (1 - out * out),))
+SIGMOID = primitive("sigmoid", _stable_sigmoid, lambda g, out, x: (g * out * (1 - out),),
+                    raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (g * out * (1 - out),))
 SIN = primitive("sin", _libm(np.sin), lambda g, out, x: (g * cos(x),))
 COS = primitive("cos", _libm(np.cos), lambda g, out, x: (-g * sin(x),))
 RECIPROCAL = primitive("reciprocal", np.reciprocal, lambda g, out, x: (-g * out * out,))
@@ -273,9 +316,18 @@ SOFTRELU = primitive("softrelu", lambda x: np.logaddexp(0, x).astype(x.dtype, co
                      lambda g, out, x: (g * sigmoid(x),))
 SOFTSIGN = primitive("softsign", lambda x: x / (1 + np.abs(x)),
                      lambda g, out, x: (g / square(1 + abs(x)),))
-# relu's gradient is its own primitive: one pass instead of a comparison and a product
-# sign(max(x, 0)) is 1, 0, or NaN for a NaN input: MXNet's relu gradient lets NaN through
-BACKWARD_RELU = primitive("_backward_relu", lambda g, x: g * np.sign(np.maximum(x, 0)),
+
+
+def _relu_backward(g, x):
+    out = g * (x > 0)
+    # MXNet's relu gradient lets a NaN input through; the check costs a fraction of the product
+    if x.size and np.isnan(x.min()):
+        out[np.isnan(x)] = np.nan
+    return out
+
+
+# relu's gradient is its own primitive: one autograd node instead of a comparison and a product
+BACKWARD_RELU = primitive("_backward_relu", _relu_backward,
                           lambda gg, out, g, x: (relu_grad(gg, x), zero_grad(None, None, x)[0]))
 RELU = primitive("relu", lambda x: np.maximum(x, 0), lambda g, out, x: (relu_grad(g, x),),
                  raw_vjp=lambda g, out, x, needs: (BACKWARD_RELU.forward(g, x),))
