@@ -355,3 +355,26 @@ def test_update_inside_record_is_refused():
     with mx.autograd.record():
         with pytest.raises(MXNetError, match="record"):
             opt.get_updater(opt.SGD())(0, nd(GRADS[0]), w)
+
+
+@pytest.mark.parametrize("n,dtypes", [(3, ("float32",)), (6, ("float32",)), (6, ("float32", "float64"))])
+def test_updater_lists_equal_one_weight_at_a_time(n, dtypes):
+    # one chunk, several chunks of aggregate_num (4 for SGD), and regrouping by dtype: all the same maths
+    rng = np.random.default_rng(3)
+    shapes = [(2, 3), (4,), (3, 1), (5,), (2, 2), (1,)][:n]
+    values = [(rng.normal(size=s), rng.normal(size=s)) for s in shapes]
+
+    def run(as_list):
+        updater = opt.get_updater(opt.SGD(learning_rate=0.1, momentum=0.9, wd=0.01))
+        ws = [mx.nd.array(w, dtype=dtypes[i % len(dtypes)]) for i, (w, _) in enumerate(values)]
+        gs = [mx.nd.array(g, dtype=dtypes[i % len(dtypes)]) for i, (_, g) in enumerate(values)]
+        for _ in range(3):
+            if as_list:
+                updater(list(range(n)), gs, ws)
+            else:
+                for i in range(n):
+                    updater(i, gs[i], ws[i])
+        return [w.asnumpy() for w in ws]
+
+    for a, b in zip(run(True), run(False)):
+        assert a.dtype == b.dtype and np.array_equal(a, b)

@@ -56,6 +56,10 @@ class Updater:
             for i, w, g in zip(indices, weights, grads):
                 optimizer.update_multi_precision(i, w, g, states[i])
             return
+        step = optimizer.aggregate_num
+        if one_dtype and len(indices) <= step:  # one chunk (a small network): no regrouping
+            optimizer.update_multi_precision(indices, weights, grads, [states[i] for i in indices])
+            return
         # as MXNet: group by dtype, then hand the optimizer chunks of aggregate_num weights
         if one_dtype:
             groups = [list(zip(indices, weights, grads))]
@@ -64,7 +68,6 @@ class Updater:
             for i, w, g in zip(indices, weights, grads):
                 by_dtype.setdefault(w._data.dtype, []).append((i, w, g))
             groups = list(by_dtype.values())
-        step = optimizer.aggregate_num
         for group in groups:
             for start in range(0, len(group), step):
                 chunk = group[start:start + step]
