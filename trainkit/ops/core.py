@@ -31,8 +31,15 @@ class Primitive:
         self.raw_vjp = raw_vjp
         # a vjp marked ``wants_needs`` gets needs=(bool per input) to skip products nobody uses
         self.wants_needs = getattr(vjp, "wants_needs", False)
-        # backward builds the ``out`` NDArray only for vjps whose code reads it
-        self.uses_out = _reads_name(vjp, "out")
+
+    def __getattr__(self, name):
+        # ``uses_out``: backward builds the ``out`` NDArray only for vjps whose code reads it. Found on
+        # the first backward through the primitive, not at import: reading the bytecode of every
+        # vjp would be a fifth of ``import trainkit``.
+        if name != "uses_out":
+            raise AttributeError(f"'Primitive' object has no attribute {name!r}")
+        self.uses_out = _reads_name(self.vjp, "out")
+        return self.uses_out
 
     def __repr__(self):
         return f"<Primitive {self.name}>"
