@@ -163,3 +163,5 @@ def test_reset_arrays_zeroes_every_array_in_place():
         assert a._data is buf and not a.asnumpy().any()
     with pytest.raises(MXNetError, match="got 1 arrays, but num_arrays=2"):
         mx.nd.reset_arrays(mx.nd.ones(2), num_arrays=2)
+    with pytest.raises(MXNetError, match="required parameter num_arrays is missing"):
+        mx.nd.reset_arrays(mx.nd.ones(2))

@@ -366,8 +366,11 @@ preloaded_multi_mp_sgd_mom_update = _multi_op("preloaded_multi_mp_sgd_mom_update
 
 
 @operator(inputs=("*data",), num_outputs=lambda attrs: 0)
-def reset_arrays(*data, num_arrays, name=None):
+def reset_arrays(*data, num_arrays=None, name=None):
     """Set every array of ``data`` to zero in place (Gluon's ``zero_grad``); returns an empty list, as MXNet's."""
+    if num_arrays is None:
+        raise MXNetError("reset_arrays: the required parameter num_arrays is missing; pass "
+                         "num_arrays=len(arrays).")
     if len(data) != num_arrays:
         raise MXNetError(f"reset_arrays: got {len(data)} arrays, but num_arrays={num_arrays}; pass "
                          "num_arrays=len(arrays).")
