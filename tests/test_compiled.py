@@ -218,7 +218,7 @@ def test_broadcast_binary_raw_vjps_equal_vjps(name, dtype):
     g = rng.normal(size=out.shape).astype(dtype)
     raw = prim.raw_vjp(g, out, a, b, needs=(True, True))
     ref = prim.vjp(nd.array(g, dtype=dtype), nd.array(out, dtype=dtype), nd.array(a, dtype=dtype),
-                   nd.array(b, dtype=dtype))
+                   nd.array(b, dtype=dtype), needs=(True, True))
     for r, e in zip(raw, ref):
         assert r.dtype == dtype and r.shape == e.shape and np.array_equal(r, e.asnumpy())
     assert prim.raw_vjp(g, out, a, b, needs=(False, True))[0] is None  # gradients nobody needs are skipped

@@ -72,27 +72,19 @@ def primitive(name, forward, vjp, n_out=1, raw_vjp=None):
     return prim
 
 
-def _broadcast_axes(g_shape, shape):
-    extra = len(g_shape) - len(shape)
-    return tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and g_shape[i + extra] != 1)
-
-
 def unbroadcast(g, shape):
-    """Sum ``g`` down to ``shape``, undoing numpy broadcasting (the one place this happens)."""
+    """Sum ``g`` down to ``shape``, undoing numpy broadcasting (the one place this happens). ``g`` is an
+    NDArray, or a backend array in a raw_vjp: the same ``sum`` and ``reshape`` methods, the same values."""
     if g.shape == shape:
         return g
-    from .. import nd
-    axes = _broadcast_axes(g.shape, shape)
-    if axes:
-        g = nd.sum(g, axis=axes, keepdims=True)
-    return nd.reshape(g, shape) if g.shape != shape else g
-
-
-def unbroadcast_raw(g, shape):
-    """``unbroadcast`` on a backend array (the sum ``nd.sum`` computes); ``g`` holds at least one element."""
-    if g.shape == shape:
-        return g
-    axes = _broadcast_axes(g.shape, shape)
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape) if g.shape != shape else g
+
+
+def wants_needs(vjp):
+    """Mark a vjp that takes ``needs=`` (which inputs want a gradient) to skip products nobody uses."""
+    vjp.wants_needs = True
+    return vjp

@@ -9,7 +9,7 @@ import operator as _py_op
 
 import numpy as np
 
-from .core import primitive, unbroadcast, unbroadcast_raw
+from .core import primitive, unbroadcast, wants_needs
 from .table import operator, same_shape, write_out
 from ..base import MXNetError
 from ..ndarray.ndarray import NDArray, apply, _as_nd
@@ -20,21 +20,50 @@ def _scalar(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _floats(vjp):
+    """``vjp`` itself as a raw_vjp (the vjp on backend arrays: backward without create_graph, the compiled
+    path). Its formula is arithmetic that numpy arrays compute as NDArrays do, for float gradients; integer
+    ones (NDArray arithmetic follows MXNet's integer rules) and empty ones (MXNet's reshape codes read a 0
+    as "keep") return None, so the NDArray vjp runs."""
+    # one closure per signature: backward calls these for every node, and argument packing would cost
+    # as much as the check
+    if getattr(vjp, "wants_needs", False):  # the array (op) array vjps
+        def raw(g, out, a, b, needs):
+            return vjp(g, out, a, b, needs) if g.dtype.kind == "f" and g.size else None
+    elif "scalar" in vjp.__code__.co_varnames:
+        def raw(g, out, x, needs, scalar):
+            return vjp(g, out, x, scalar) if g.dtype.kind == "f" and g.size else None
+    else:
+        def raw(g, out, x, needs):
+            return vjp(g, out, x) if g.dtype.kind == "f" and g.size else None
+    return raw
+
+
+def _arithmetic(name, forward, vjp):
+    """A primitive whose vjp is plain arithmetic, so the same vjp serves as its raw_vjp."""
+    return primitive(name, forward, vjp, raw_vjp=_floats(vjp))
+
+
 # ----- array (op) array ---------------------------------------------------------------------------
-def _add_vjp(g, out, a, b):
-    return unbroadcast(g, a.shape), unbroadcast(g, b.shape)
+@wants_needs
+def _add_vjp(g, out, a, b, needs):
+    return (unbroadcast(g, a.shape) if needs[0] else None), (unbroadcast(g, b.shape) if needs[1] else None)
 
 
-def _sub_vjp(g, out, a, b):
-    return unbroadcast(g, a.shape), unbroadcast(-g, b.shape)
+@wants_needs
+def _sub_vjp(g, out, a, b, needs):
+    return (unbroadcast(g, a.shape) if needs[0] else None), (unbroadcast(-g, b.shape) if needs[1] else None)
 
 
-def _mul_vjp(g, out, a, b):
-    return unbroadcast(g * b, a.shape), unbroadcast(g * a, b.shape)
+@wants_needs
+def _mul_vjp(g, out, a, b, needs):
+    return (unbroadcast(g * b, a.shape) if needs[0] else None), (unbroadcast(g * a, b.shape) if needs[1] else None)
 
 
-def _div_vjp(g, out, a, b):
-    return unbroadcast(g / b, a.shape), unbroadcast(-g * out / b, b.shape)
+@wants_needs
+def _div_vjp(g, out, a, b, needs):
+    return ((unbroadcast(g / b, a.shape) if needs[0] else None),
+            (unbroadcast(-g * out / b, b.shape) if needs[1] else None))
 
 
 def _pow_vjp(g, out, a, b):
@@ -52,39 +81,10 @@ def _min_vjp(g, out, a, b):
     return unbroadcast(g * mask, a.shape), unbroadcast(g * (1 - mask), b.shape)
 
 
-# raw_vjps: the vjps on backend arrays (backward without create_graph, the compiled path), for float
-# gradients; for integer ones, whose NDArray arithmetic follows MXNet's integer rules, and empty ones
-# (MXNet's reshape codes treat a 0 as "keep") they return None and the NDArray vjp runs
-def _raw_add(g, out, a, b, needs):
-    if g.dtype.kind != "f" or not g.size:
-        return None
-    return (unbroadcast_raw(g, a.shape) if needs[0] else None, unbroadcast_raw(g, b.shape) if needs[1] else None)
-
-
-def _raw_sub(g, out, a, b, needs):
-    if g.dtype.kind != "f" or not g.size:
-        return None
-    return (unbroadcast_raw(g, a.shape) if needs[0] else None, unbroadcast_raw(-g, b.shape) if needs[1] else None)
-
-
-def _raw_mul(g, out, a, b, needs):
-    if g.dtype.kind != "f" or not g.size:
-        return None
-    return (unbroadcast_raw(g * b, a.shape) if needs[0] else None,
-            unbroadcast_raw(g * a, b.shape) if needs[1] else None)
-
-
-def _raw_div(g, out, a, b, needs):
-    if g.dtype.kind != "f" or not g.size:
-        return None
-    return (unbroadcast_raw(g / b, a.shape) if needs[0] else None,
-            unbroadcast_raw(-g * out / b, b.shape) if needs[1] else None)
-
-
-BROADCAST_ADD = primitive("broadcast_add", np.add, _add_vjp, raw_vjp=_raw_add)
-BROADCAST_SUB = primitive("broadcast_sub", np.subtract, _sub_vjp, raw_vjp=_raw_sub)
-BROADCAST_MUL = primitive("broadcast_mul", np.multiply, _mul_vjp, raw_vjp=_raw_mul)
-BROADCAST_DIV = primitive("broadcast_div", np.divide, _div_vjp, raw_vjp=_raw_div)
+BROADCAST_ADD = _arithmetic("broadcast_add", np.add, _add_vjp)
+BROADCAST_SUB = _arithmetic("broadcast_sub", np.subtract, _sub_vjp)
+BROADCAST_MUL = _arithmetic("broadcast_mul", np.multiply, _mul_vjp)
+BROADCAST_DIV = _arithmetic("broadcast_div", np.divide, _div_vjp)
 BROADCAST_POWER = primitive("broadcast_power", np.power, _pow_vjp)
 BROADCAST_MAXIMUM = primitive("broadcast_maximum", np.maximum, _max_vjp)
 BROADCAST_MINIMUM = primitive("broadcast_minimum", np.minimum, _min_vjp)
@@ -99,10 +99,10 @@ def _same_shape(ufunc, name):
     return forward
 
 
-ELEMWISE_ADD = primitive("elemwise_add", _same_shape(np.add, "elemwise_add"), _add_vjp)
-ELEMWISE_SUB = primitive("elemwise_sub", _same_shape(np.subtract, "elemwise_sub"), _sub_vjp)
-ELEMWISE_MUL = primitive("elemwise_mul", _same_shape(np.multiply, "elemwise_mul"), _mul_vjp)
-ELEMWISE_DIV = primitive("elemwise_div", _same_shape(np.divide, "elemwise_div"), _div_vjp)
+ELEMWISE_ADD = _arithmetic("elemwise_add", _same_shape(np.add, "elemwise_add"), _add_vjp)
+ELEMWISE_SUB = _arithmetic("elemwise_sub", _same_shape(np.subtract, "elemwise_sub"), _sub_vjp)
+ELEMWISE_MUL = _arithmetic("elemwise_mul", _same_shape(np.multiply, "elemwise_mul"), _mul_vjp)
+ELEMWISE_DIV = _arithmetic("elemwise_div", _same_shape(np.divide, "elemwise_div"), _div_vjp)
 
 
 def _compare(name, ufunc):
@@ -118,17 +118,11 @@ BROADCAST_LESSER_EQUAL = _compare("broadcast_lesser_equal", np.less_equal)
 
 
 # ----- array (op) scalar ----------------------------------------------------------------------
-# (raw_vjps as for the array ops above: float gradients only)
-PLUS_SCALAR = primitive("_plus_scalar", lambda x, scalar: x + scalar, lambda g, out, x, scalar: (g,),
-                        raw_vjp=lambda g, out, x, scalar, needs: None if g.dtype.kind != "f" else (g,))
-MINUS_SCALAR = primitive("_minus_scalar", lambda x, scalar: x - scalar, lambda g, out, x, scalar: (g,),
-                         raw_vjp=lambda g, out, x, scalar, needs: None if g.dtype.kind != "f" else (g,))
-RMINUS_SCALAR = primitive("_rminus_scalar", lambda x, scalar: scalar - x, lambda g, out, x, scalar: (-g,),
-                          raw_vjp=lambda g, out, x, scalar, needs: None if g.dtype.kind != "f" else (-g,))
-MUL_SCALAR = primitive("_mul_scalar", lambda x, scalar: x * scalar, lambda g, out, x, scalar: (g * scalar,),
-                       raw_vjp=lambda g, out, x, scalar, needs: None if g.dtype.kind != "f" else (g * scalar,))
-DIV_SCALAR = primitive("_div_scalar", lambda x, scalar: x / scalar, lambda g, out, x, scalar: (g / scalar,),
-                       raw_vjp=lambda g, out, x, scalar, needs: None if g.dtype.kind != "f" else (g / scalar,))
+PLUS_SCALAR = _arithmetic("_plus_scalar", lambda x, scalar: x + scalar, lambda g, out, x, scalar: (g,))
+MINUS_SCALAR = _arithmetic("_minus_scalar", lambda x, scalar: x - scalar, lambda g, out, x, scalar: (g,))
+RMINUS_SCALAR = _arithmetic("_rminus_scalar", lambda x, scalar: scalar - x, lambda g, out, x, scalar: (-g,))
+MUL_SCALAR = _arithmetic("_mul_scalar", lambda x, scalar: x * scalar, lambda g, out, x, scalar: (g * scalar,))
+DIV_SCALAR = _arithmetic("_div_scalar", lambda x, scalar: x / scalar, lambda g, out, x, scalar: (g / scalar,))
 RDIV_SCALAR = primitive("_rdiv_scalar", lambda x, scalar: scalar / x,
                         lambda g, out, x, scalar: (-g * out / x,))
 POWER_SCALAR = primitive("_power_scalar", lambda x, scalar: x ** scalar,
@@ -280,17 +274,11 @@ def _stable_sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-# raw_vjps as for the array ops above: the same arithmetic on float gradients, None for others
-NEGATIVE = primitive("negative", np.negative, lambda g, out, x: (-g,),
-                     raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (-g,))
-EXP = primitive("exp", _libm(np.exp), lambda g, out, x: (g * out,),
-                raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (g * out,))
-LOG = primitive("log", _libm(np.log), lambda g, out, x: (g / x,),
-                raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (g / x,))
-SQRT = primitive("sqrt", np.sqrt, lambda g, out, x: (g / (2 * out),),
-                 raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (g / (out * 2),))
-SQUARE = primitive("square", np.square, lambda g, out, x: (g * 2 * x,),
-                   raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (g * 2 * x,))
+NEGATIVE = _arithmetic("negative", np.negative, lambda g, out, x: (-g,))
+EXP = _arithmetic("exp", _libm(np.exp), lambda g, out, x: (g * out,))
+LOG = _arithmetic("log", _libm(np.log), lambda g, out, x: (g / x,))
+SQRT = _arithmetic("sqrt", np.sqrt, lambda g, out, x: (g / (2 * out),))
+SQUARE = _arithmetic("square", np.square, lambda g, out, x: (g * 2 * x,))
 ABS = primitive("abs", np.abs, lambda g, out, x: (g * sign(x),))
 def zero_grad(g, out, x, *rest, **attrs):
     """The gradient of a piecewise-constant op (sign, floor, a 0/1 mask): zeros, as MXNet's
@@ -300,10 +288,8 @@ def zero_grad(g, out, x, *rest, **attrs):
 
 
 SIGN = primitive("sign", np.sign, zero_grad)
-TANH = primitive("tanh", _libm(np.tanh), lambda g, out, x: (g * (1 - out * out),),
-                 raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (g * (1 - out * out),))
-SIGMOID = primitive("sigmoid", _stable_sigmoid, lambda g, out, x: (g * out * (1 - out),),
-                    raw_vjp=lambda g, out, x, needs: None if g.dtype.kind != "f" else (g * out * (1 - out),))
+TANH = _arithmetic("tanh", _libm(np.tanh), lambda g, out, x: (g * (1 - out * out),))
+SIGMOID = _arithmetic("sigmoid", _stable_sigmoid, lambda g, out, x: (g * out * (1 - out),))
 SIN = primitive("sin", _libm(np.sin), lambda g, out, x: (g * cos(x),))
 COS = primitive("cos", _libm(np.cos), lambda g, out, x: (-g * sin(x),))
 RECIPROCAL = primitive("reciprocal", np.reciprocal, lambda g, out, x: (-g * out * out,))

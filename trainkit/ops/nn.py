@@ -7,18 +7,12 @@ import math
 
 import numpy as np
 
-from .core import primitive
+from .core import primitive, wants_needs as _wants_needs
 from .table import operator, write_out
 from . import elementwise as ew, reduce, shape as sh
 from .. import autograd, blas_threads, compiled
 from ..base import MXNetError
 from ..ndarray.ndarray import NDArray, apply
-
-
-def _wants_needs(vjp):
-    """Mark a vjp that takes ``needs=`` (which inputs want a gradient) to skip costly unused products."""
-    vjp.wants_needs = True
-    return vjp
 
 
 # ----- matrix products -----------------------------------------------------------------------
