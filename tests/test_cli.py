@@ -179,6 +179,31 @@ def test_user_recipe_from_a_config_dir(tmp_path):
     assert cfg["trainer"]["epochs"] == 3 and cfg["initializer"]["name"] == "mixed"
 
 
+def test_a_user_config_that_sets_hydra_mode_still_decides_the_mode(tmp_path):
+    # trainkit skips Hydra's first composition (it only reads hydra.mode) unless other configs take part
+    (tmp_path / "myconf/recipe").mkdir(parents=True)
+    (tmp_path / "myconf/recipe/sweep.yaml").write_text(
+        "# @package _global_\nhydra:\n  mode: MULTIRUN\n  sweep:\n    dir: swept\n"
+        "trainer:\n  epochs: 1\n")
+    r = trainkit(tmp_path, "-cd", "myconf", "+recipe=sweep", "model.hidden=[8]")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "swept/0/metrics.jsonl").is_file()  # a sweep of one job, as Hydra decided
+
+
+def test_hydras_mode_probe_is_skipped_only_for_trainkits_own_configs(monkeypatch):
+    from hydra._internal.hydra import Hydra
+    from trainkit.app import cli
+    probe = Hydra.get_mode
+    for args in (["hydra.mode=MULTIRUN"], ["-cd", "myconf"], ["--config-name=other"],
+                 ["hydra.searchpath=[file:///elsewhere]"], ["+hydra.searchpath=[pkg://x]"]):
+        monkeypatch.setattr(Hydra, "get_mode", probe)
+        cli._skip_hydras_mode_probe(["+recipe=mlp", *args])
+        assert Hydra.get_mode is probe, args
+    cli._skip_hydras_mode_probe(["+recipe=mlp", "optimizer.lr=0.05", "-m"])
+    assert Hydra.get_mode is not probe and Hydra.get_mode(None, "config", []) is None
+    assert cli._SETS_MODE.search("hydra:\n  mode: MULTIRUN\n") and not cli._SETS_MODE.search("  mode: auto\n")
+
+
 @pytest.mark.parametrize("args,message", [
     (["optimizer.lrr=0.1"], "Key 'lrr' not in 'SGDConf'"),
     (["+recipe=mpl"], "Could not find 'recipe/mpl'"),

@@ -346,8 +346,21 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     """Compute the gradients of ``heads`` and write them into the marked variables' ``.grad``."""
     heads = _as_list(heads)
     head_grads = _head_gradients(heads, head_grads)
-    order, uses = _toposort(heads)
     taken = {id(hg._data) for hg in head_grads}  # buffers the user still holds: copy, never adopt
+    node = heads[0]._node
+    alone = getattr(node.prim.vjp, "backward_alone", None) if len(heads) == 1 and type(node) is OpNode else None
+    if alone is not None:  # the whole graph is one compiled program (trainkit.compiled)
+        saved = _mode.recording, _mode.training
+        _mode.recording, _mode.training = False, bool(train_mode)
+        try:
+            done = alone(node, head_grads[0]._data, taken)
+        finally:
+            _mode.recording, _mode.training = saved
+        if done:
+            if not retain_graph:
+                _free((node,))
+            return
+    order, uses = _toposort(heads)
     written = []
 
     def sink(var, g):

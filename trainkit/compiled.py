@@ -351,15 +351,18 @@ class Step:
                              "reachable from the heads has grad_req='null', or none is reachable.)")
         linked = tuple(i for i, _ in variables)
         grads = program.backward(self.vals, head_grads, program.backward_plan(linked, (True,) * len(linked)))
-        taken = {id(g) for g in head_grads}
-        total = {}
-        for i, var in variables:
-            g = grads[i]
-            if g is not None:
-                prev = total.get(var)
-                total[var] = g if prev is None else prev + g
-        for var, g in total.items():
-            autograd._write_grad(var, g, taken)
+        _write_grads([var for _, var in variables], [grads[i] for i in linked], {id(g) for g in head_grads})
+
+
+def _write_grads(variables, grads, taken):
+    """Each variable's gradient (summed where one variable is several inputs) written per its grad_req."""
+    total = {}
+    for var, g in zip(variables, grads):
+        if g is not None:
+            prev = total.get(var)
+            total[var] = g if prev is None else prev + g
+    for var, g in total.items():
+        autograd._write_grad(var, g, taken)
 
 
 def _head_grads(outputs, out_grads):
@@ -396,6 +399,26 @@ class _GraphVjp:
 
     def __init__(self, program):
         self.program = program
+
+    def backward_alone(self, node, head_grad, taken):
+        """``autograd.backward`` of a graph that is this one node (a traced training step: loss.backward()),
+        without autograd's walk: the program's gradients go straight to the variables. False (autograd then
+        runs as usual) when an input is not a variable, or none wants a gradient (autograd says so)."""
+        program = self.program
+        if program.differentiable != 1:
+            return False
+        variables = [x._node for x in node.inputs]
+        needs = []
+        for var in variables:
+            if type(var) is not autograd.Variable:
+                return False
+            needs.append(var.grad_req != "null")
+        if True not in needs:
+            return False
+        linked, vals = node.attrs["linked"], node.attrs["vals"]
+        grads = program.backward(vals, [head_grad], program.backward_plan(linked, tuple(needs)))
+        _write_grads(variables, [grads[i] for i in linked], taken)
+        return True
 
     def __call__(self, g, out, *inputs, needs, linked, vals):
         program = self.program

@@ -18,6 +18,7 @@ sweep summary reads. In a sweep (-m) a failing job does not stop the others.
 """
 import logging
 import os
+import re
 import sys
 import time
 import traceback
@@ -61,6 +62,7 @@ def main():
     _note_search_without_multirun(sys.argv[1:])
     if any(a in ("-h", "--help") for a in sys.argv[1:]):
         _skip_hydras_group_listing()
+    _skip_hydras_mode_probe(sys.argv[1:])
     scratch = _scratch_folder(sys.argv[1:])
     _stop_quietly_before_training()
     try:
@@ -87,6 +89,35 @@ def _skip_hydras_group_listing():
         return
     if hasattr(Hydra, "format_config_groups"):
         Hydra.format_config_groups = lambda self, predicate, compact=True: ""
+
+
+# command-line options through which configs other than trainkit's own can take part, or set hydra.mode
+_OWN_CONFIGS_ONLY_UNLESS = ("hydra.mode", "hydra.searchpath", "-cd", "--config-dir", "-cp", "--config-path", "-cn",
+                            "--config-name")
+_SETS_MODE = re.compile(r"^\s*mode:\s*['\"]?(MULTIRUN|RUN)\b", re.M)
+
+
+def _skip_hydras_mode_probe(args):
+    """Before a run Hydra composes the whole config a first time, in MULTIRUN mode, only to read
+    `hydra.mode`: a third of the start-up. When no config sets it, Hydra's answer is None (one job, or a
+    sweep with -m), so when the command line neither sets it nor brings configs of its own and none of
+    conf/ and recipes/ sets it, the probe is skipped with that answer."""
+    try:
+        from hydra._internal.hydra import Hydra
+    except ImportError:
+        return
+    if not hasattr(Hydra, "get_mode"):
+        return
+    for a in args:
+        key = a.split("=", 1)[0].lstrip("+~")
+        if key in _OWN_CONFIGS_ONLY_UNLESS or key.startswith("hydra.searchpath"):
+            return
+    from trainkit.app.config import conf_dir, recipes_dir
+    for folder in (conf_dir(), recipes_dir()):
+        for f in folder.rglob("*.yaml"):
+            if _SETS_MODE.search(f.read_text(encoding="utf-8")):
+                return
+    Hydra.get_mode = lambda self, config_name, overrides: None
 
 
 def _note_search_without_multirun(args):

@@ -304,26 +304,29 @@ SOFTSIGN = primitive("softsign", lambda x: x / (1 + np.abs(x)),
                      lambda g, out, x: (g / square(1 + abs(x)),))
 
 
-def _relu_backward(g, x):
-    out = g * (x > 0)
-    # MXNet's relu gradient lets a NaN input through; the check costs a fraction of the product
-    if x.size and np.isnan(x.min()):
-        out[np.isnan(x)] = np.nan
-    return out
+def _relu_backward(g, y):
+    """``g`` where relu's output ``y`` is positive, 0 where it is 0, NaN where the input was NaN (as MXNet):
+    ``sign(y)`` is that mask, and one product with it is bit for bit ``g * (x > 0)`` everywhere else."""
+    mask = np.sign(y)
+    if mask.dtype != g.dtype:
+        return g * mask
+    mask *= g
+    return mask
 
 
-# relu's gradient is its own primitive: one autograd node instead of a comparison and a product
+# relu's gradient is its own primitive: one autograd node instead of a sign and a product
 BACKWARD_RELU = primitive("_backward_relu", _relu_backward,
-                          lambda gg, out, g, x: (relu_grad(gg, x), zero_grad(None, None, x)[0]))
-RELU = primitive("relu", lambda x: np.maximum(x, 0), lambda g, out, x: (relu_grad(g, x),),
-                 raw_vjp=lambda g, out, x, needs: (BACKWARD_RELU.forward(g, x),))
+                          lambda gg, out, g, y: (relu_grad(gg, y), zero_grad(None, None, y)[0]))
+RELU = primitive("relu", lambda x: np.maximum(x, 0), lambda g, out, x: (relu_grad(g, out),),
+                 raw_vjp=lambda g, out, x, needs: (BACKWARD_RELU.forward(g, out),))
 FLOOR = primitive("floor", np.floor, zero_grad)
 CEIL = primitive("ceil", np.ceil, zero_grad)
 ROUND = primitive("round", np.round, zero_grad)
 
 
-def relu_grad(g, x):
-    return apply(BACKWARD_RELU, g, x)
+def relu_grad(g, y):
+    """relu's gradient for the output gradient ``g``, from relu's output ``y``."""
+    return apply(BACKWARD_RELU, g, y)
 
 
 def _unary(prim):

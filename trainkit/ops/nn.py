@@ -424,7 +424,8 @@ def _softmax_output_raw_vjp(g, out, x, label, grad_scale, ignore_label, use_igno
         return None
     # out - one_hot(label): subtracting the comparison's True/False is subtracting 1.0/0.0 in out's dtype
     diff = out - (np.arange(x.shape[axis]) == label.astype(np.int64)[..., None])
-    return diff * (grad_scale / x.shape[0] if normalization == "batch" else grad_scale), None
+    diff *= grad_scale / x.shape[0] if normalization == "batch" else grad_scale
+    return diff, None
 
 
 SOFTMAX_OUTPUT = primitive("SoftmaxOutput", lambda x, label, axis, **attrs: _softmax_fwd(x, axis),
