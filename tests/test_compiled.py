@@ -244,6 +244,29 @@ def test_unary_raw_vjps_equal_vjps(name, scalar):
     assert raw.dtype == np.float32 and np.array_equal(raw, ref.asnumpy())
 
 
+_X34 = np.random.default_rng(11).normal(size=(3, 4)).astype(np.float32)
+_POS = np.array([1, 3, 0], np.intp)
+_MASK = (np.random.default_rng(12).uniform(size=(3, 4)) > 0.5).astype(np.float32) * 2
+
+
+@pytest.mark.parametrize("name,inputs,attrs", [
+    ("sum", [_X34], {"axes": (1,), "keepdims": False}), ("sum", [_X34], {"axes": (0, 1), "keepdims": False}),
+    ("mean", [_X34], {"axes": (0,), "keepdims": True}), ("mean", [_X34], {"axes": (0, 1), "keepdims": False}),
+    ("pick", [_X34, _POS], {"axis": 1, "keepdims": True}), ("pick", [_X34, _POS[[0, 1, 2, 0]] % 3], {"axis": 0, "keepdims": False}),
+    ("Reshape", [_X34], {"shape": (2, 6)}), ("_copy", [_X34], {}), ("softmax", [_X34], {"axis": 1}),
+    ("log_softmax", [_X34], {"axis": 0}), ("Dropout", [_X34, _MASK], {"p": 0.5})])
+def test_shape_and_softmax_raw_vjps_equal_vjps(name, inputs, attrs):
+    from trainkit.ops.core import REGISTRY
+    prim = REGISTRY[name]
+    out = prim.forward(*inputs, **attrs)
+    g = np.linspace(-1, 1, out.size, dtype=np.float32).reshape(out.shape)
+    needs = (True,) + (False,) * (len(inputs) - 1)
+    raw = prim.raw_vjp(g, out, *inputs, needs=needs, **attrs)
+    ref = prim.vjp(nd.array(g), nd.array(out), *[nd.array(a, dtype=a.dtype) for a in inputs], **attrs)
+    assert raw[0].shape == inputs[0].shape and np.array_equal(raw[0], ref[0].asnumpy())
+    assert all(r is None for r in raw[1:])
+
+
 def test_compiled_backward_without_gradients_raises(monkeypatch):
     monkeypatch.setattr(compiled, "ENABLED", True)
     mod = mx.mod.Module(_mlp(), context=mx.cpu(), fixed_param_names=["fc1_weight", "fc1_bias", "skip_weight",

@@ -251,39 +251,25 @@ def _accumulate(grads, node, oidx, g):
 def _propagate(heads, head_grads, order, wanted, pending=None, sink=None):
     """Run the vjps; return {Variable: gradient} for the variables that ``wanted`` accepts.
 
+    Unrecorded (every backward but create_graph's) the gradients are backend arrays: each node's
+    vjp runs on plain arrays (``_plain_vjp``), so no NDArray is made per gradient. Recorded, they are
+    NDArrays and the vjps are recorded too (``_recorded_vjp``), so they can be differentiated again.
     With ``sink``, each variable's gradient is handed to ``sink(var, g)`` as soon as its
     last consumer has run (``pending`` counts the uses left), so an old ``.grad`` buffer is
     released before the next gradient is computed (peak memory stays near one set of them).
     """
+    plain = not _mode.recording
+    vjp = _plain_vjp if plain else _recorded_vjp
     grads = {}
     for h, hg in zip(heads, head_grads):
-        _accumulate(grads, h._node, h._oidx, hg)
-    NDArray, pop, get = _nd.NDArray, grads.pop, grads.get  # locals: this loop is the backward hot path
-    # unrecorded, a primitive's raw_vjp (the same vjp on plain arrays) saves an NDArray per step inside it
-    raw_ok = not _mode.recording
+        _accumulate(grads, h._node, h._oidx, hg._data if plain else hg)
+    pop, get = grads.pop, grads.get  # locals: this loop is the backward hot path
     for node in reversed(order):
         g = pop(node, None)
         if g is None:
             continue
-        prim = node.prim
         inputs = node.inputs
-        attrs = node.attrs
-        in_grads = _raw_grads(prim, node, g, inputs, attrs, wanted) if raw_ok and prim.raw_vjp is not None else None
-        if in_grads is None:
-            if prim.n_out == 1:
-                out = NDArray(node.out, inputs[0]._ctx, node, 0) if prim.uses_out else None
-            else:
-                out = tuple(node.output(i) for i in range(prim.n_out))
-                g = tuple(_nd.zeros_like(o) if gi is None else gi for gi, o in zip(g, out))
-            if prim.wants_needs:
-                in_grads = prim.vjp(g, out, *inputs, needs=_needs(inputs, wanted), **attrs)
-            elif attrs:
-                in_grads = prim.vjp(g, out, *inputs, **attrs)
-            elif len(inputs) == 1:  # the same call without unpacking an empty **{} (a quarter of a small call)
-                in_grads = prim.vjp(g, out, inputs[0])
-            else:
-                in_grads = prim.vjp(g, out, *inputs)
-        for x, gx in zip(inputs, in_grads):
+        for x, gx in zip(inputs, vjp(node, g, inputs, wanted)):
             parent = x._node
             if parent is None:
                 continue
@@ -304,20 +290,51 @@ def _propagate(heads, head_grads, order, wanted, pending=None, sink=None):
     return {n: g for n, g in grads.items() if isinstance(n, Variable)}
 
 
-def _raw_grads(prim, node, g, inputs, attrs, wanted):
-    """``prim.raw_vjp`` on the node's arrays, its results as NDArrays; None when it declines."""
+def _plain_vjp(node, g, inputs, wanted):
+    """The node's input gradients as backend arrays (None where there is none), from ``g`` (one, or one
+    per output): its primitive's raw_vjp, or its NDArray vjp on wrapped arrays (nothing is recorded)."""
+    prim = node.prim
     needs = _needs(inputs, wanted)
-    if prim.n_out == 1:
-        g_raw = g._data
-    else:  # outputs nobody used get zeros, as the NDArray path gives them
+    if prim.n_out != 1:  # outputs nobody used get zeros, as the recorded path gives them
         xp = inputs[0]._ctx.xp
-        g_raw = tuple(xp.zeros_like(o) if gi is None else gi._data for gi, o in zip(g, node.out))
-    results = prim.raw_vjp(g_raw, node.out, *[x._data for x in inputs], needs=needs, **attrs)
-    if results is None:
-        return None
-    ctx = inputs[0]._ctx
+        g = tuple(xp.zeros_like(o) if gi is None else gi for gi, o in zip(g, node.out))
+    xs = [x._data for x in inputs]
+    if prim.raw_vjp is not None:
+        results = prim.raw_vjp(g, node.out, *xs, needs=needs, **node.attrs)
+        if results is not None:
+            return results
+    return plain_nd_vjp(prim, g, node.out, xs, needs, node.attrs, inputs[0]._ctx)
+
+
+def plain_nd_vjp(prim, g, out, xs, needs, attrs, ctx):
+    """A primitive's NDArray vjp on backend arrays, its results unwrapped (recording is off)."""
     NDArray = _nd.NDArray
-    return [None if r is None else NDArray(r, ctx) for r in results]
+    if prim.n_out == 1:
+        g = NDArray(g, ctx)
+        out = NDArray(out, ctx) if prim.uses_out else None
+    else:
+        g = tuple(NDArray(x, ctx) for x in g)
+        out = tuple(NDArray(x, ctx) for x in out)
+    args = [NDArray(x, ctx) for x in xs]
+    if prim.wants_needs:
+        results = prim.vjp(g, out, *args, needs=needs, **attrs)
+    else:
+        results = prim.vjp(g, out, *args, **attrs)
+    return [None if r is None else r._data for r in results]
+
+
+def _recorded_vjp(node, g, inputs, wanted):
+    """The node's input gradients as NDArrays, computed by recorded operations (create_graph)."""
+    prim = node.prim
+    attrs = node.attrs
+    if prim.n_out == 1:
+        out = _nd.NDArray(node.out, inputs[0]._ctx, node, 0) if prim.uses_out else None
+    else:
+        out = tuple(node.output(i) for i in range(prim.n_out))
+        g = tuple(_nd.zeros_like(o) if gi is None else gi for gi, o in zip(g, out))
+    if prim.wants_needs:
+        return prim.vjp(g, out, *inputs, needs=_needs(inputs, wanted), **attrs)
+    return prim.vjp(g, out, *inputs, **attrs)
 
 
 def _needs(inputs, wanted):
@@ -363,8 +380,8 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     order, uses = _toposort(heads)
     written = []
 
-    def sink(var, g):
-        _write_grad(var, g._data, taken)
+    def sink(var, g):  # g: a backend array (backward is never recorded)
+        _write_grad(var, g, taken)
         written.append(var)
 
     saved = _mode.recording, _mode.training
@@ -429,7 +446,9 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
         if g is None:
             raise MXNetError(f"Cannot differentiate with respect to the {i + 1}-th variable because it is "
                              "unreachable from the outputs: the heads do not depend on it.")
-        if id(g._data) in user_buffers:
+        if not create_graph:  # a backend array
+            g = _nd.NDArray(g.copy() if id(g) in user_buffers else g, v._ctx)
+        elif id(g._data) in user_buffers:
             g = _nd.NDArray(g._data.copy(), g._ctx, g._node, g._oidx)
         result.append(g)
     return result

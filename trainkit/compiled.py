@@ -239,7 +239,8 @@ class Program:
         self._plans = {}
         # the first `differentiable` heads are the autograd node's outputs; the rest come out as plain values
         self.differentiable = len(heads) if differentiable is None else differentiable
-        self.prim = Primitive("_compiled_graph", None, _GraphVjp(self), n_out=self.differentiable)
+        vjp = _GraphVjp(self)
+        self.prim = Primitive("_compiled_graph", None, vjp, n_out=self.differentiable, raw_vjp=vjp.raw)
         self.prim.uses_out = False
         self.captured = []  # arrays a traced function read that were not its arguments (a model's parameters)
 
@@ -322,7 +323,7 @@ class Program:
             xs = [vals[i] for i in ins]
             results = raw(gout, out_v, *xs, needs=in_needs, **attrs) if raw is not None else None
             if results is None:  # no raw_vjp, or none for these attributes
-                results = _nd_vjp(prim, gout, out_v, xs, in_needs, attrs, self.ctx)
+                results = autograd.plain_nd_vjp(prim, gout, out_v, xs, in_needs, attrs, self.ctx)
             for s, r, wanted in zip(ins, results, in_needs):
                 if wanted and r is not None:
                     grads[s] = r if grads[s] is None else grads[s] + r
@@ -420,27 +421,22 @@ class _GraphVjp:
         _write_grads(variables, [grads[i] for i in linked], taken)
         return True
 
+    def raw(self, g, out, *inputs, needs, linked, vals):
+        """The inputs' gradients as backend arrays (autograd's unrecorded backward)."""
+        program = self.program
+        heads = list(g) if program.differentiable > 1 else [g]
+        grads = program.backward(vals, heads, program.backward_plan(linked, needs))
+        return tuple(grads[i] for i in linked)
+
     def __call__(self, g, out, *inputs, needs, linked, vals):
         program = self.program
         heads = g if program.differentiable > 1 else (g,)
         if autograd._mode.recording:  # create_graph: the gradient must itself be differentiable
             return _replayed_vjp(program, heads, inputs, linked, vals)
-        grads = program.backward(vals, [h._data for h in heads], program.backward_plan(linked, needs))
+        raw_g = tuple(h._data for h in heads) if program.differentiable > 1 else g._data
         ctx = program.ctx
-        return tuple(None if grads[i] is None else _nd.NDArray(grads[i], ctx) for i in linked)
-
-
-def _nd_vjp(prim, gout, out_v, xs, needs, attrs, ctx):
-    """A primitive's NDArray vjp on plain arrays (recording is off: nothing is recorded)."""
-    wrap = (lambda v: _nd.NDArray(v, ctx))
-    g = wrap(gout) if prim.n_out == 1 else tuple(map(wrap, gout))
-    out = (wrap(out_v) if prim.n_out == 1 else tuple(map(wrap, out_v))) if prim.uses_out else None
-    args = [wrap(x) for x in xs]
-    if prim.wants_needs:
-        results = prim.vjp(g, out, *args, needs=needs, **attrs)
-    else:
-        results = prim.vjp(g, out, *args, **attrs)
-    return [None if r is None else r._data for r in results]
+        return tuple(None if r is None else _nd.NDArray(r, ctx)
+                     for r in self.raw(raw_g, out, needs=needs, linked=linked, vals=vals))
 
 
 def _replayed_vjp(program, heads, inputs, linked, vals):

@@ -262,7 +262,9 @@ def _log_softmax_fwd(x, axis):
 
 
 SOFTMAX = primitive("softmax", _softmax_fwd, lambda g, out, x, axis: (
-    out * (g - reduce.sum(g * out, axis=axis, keepdims=True)),))
+    out * (g - reduce.sum(g * out, axis=axis, keepdims=True)),),
+    raw_vjp=lambda g, out, x, axis, needs: (
+        out * (g - reduce.SUM.forward(g * out, axes=(axis % out.ndim,), keepdims=True)),))
 def _log_softmax_grad_vjp(gg, out, g, logp, axis):
     p = ew.exp(logp)
     return (gg - reduce.sum(gg * p, axis=axis, keepdims=True),
@@ -274,7 +276,8 @@ LOG_SOFTMAX_GRAD = primitive(
     "_backward_log_softmax",
     lambda g, logp, axis: g - np.exp(logp) * g.sum(axis=axis, keepdims=True), _log_softmax_grad_vjp)
 LOG_SOFTMAX = primitive("log_softmax", _log_softmax_fwd, lambda g, out, x, axis: (
-    apply(LOG_SOFTMAX_GRAD, g, out, axis=axis),))
+    apply(LOG_SOFTMAX_GRAD, g, out, axis=axis),),
+    raw_vjp=lambda g, out, x, axis, needs: (LOG_SOFTMAX_GRAD.forward(g, out, axis=axis),))
 
 
 def _length_mask(x, length, axis):
@@ -494,7 +497,8 @@ DROPOUT_GRAD = primitive("_backward_Dropout", lambda g, x, mask: g * mask,
 def _zeros_like(x):
     return NDArray(x._ctx.xp.zeros_like(x._data), x._ctx)
 DROPOUT = primitive("Dropout", lambda x, mask, p: x * mask,
-                    lambda g, out, x, mask, p: (apply(DROPOUT_GRAD, g, x, mask), None))
+                    lambda g, out, x, mask, p: (apply(DROPOUT_GRAD, g, x, mask), None),
+                    raw_vjp=lambda g, out, x, mask, p, needs: (DROPOUT_GRAD.forward(g, x, mask), None))
 
 
 def Dropout(data, p=0.5, mode="training", axes=(), cudnn_off=False, name=None):

@@ -64,9 +64,16 @@ def _extreme_vjp(g, out, x, axes, keepdims):
     return (_expand_back(g, x, axes) * mask / count,)
 
 
-SUM = primitive("sum", _sum_fwd, lambda g, out, x, axes, keepdims: (_expand_back(g, x, axes),))
-MEAN = primitive("mean", _mean_fwd, lambda g, out, x, axes, keepdims: (
-    _expand_back(g, x, axes, 1.0 / (x.size if len(axes) == x.ndim else math.prod(x.shape[a] for a in axes))),))
+def _mean_scale(x, axes):
+    return 1.0 / (x.size if len(axes) == x.ndim else math.prod(x.shape[a] for a in axes))
+
+
+# the raw_vjps (backend arrays: the compiled path, unrecorded backwards) run the same _expand_back_fwd
+SUM = primitive("sum", _sum_fwd, lambda g, out, x, axes, keepdims: (_expand_back(g, x, axes),),
+                raw_vjp=lambda g, out, x, axes, keepdims, needs: (_expand_back_fwd(g, x.shape, axes, 1.0),))
+MEAN = primitive("mean", _mean_fwd, lambda g, out, x, axes, keepdims: (_expand_back(g, x, axes, _mean_scale(x, axes)),),
+                 raw_vjp=lambda g, out, x, axes, keepdims, needs: (
+                     _expand_back_fwd(g, x.shape, axes, _mean_scale(x, axes)),))
 MAX = primitive("max", lambda x, axes, keepdims: _finish(x.max(axis=axes, keepdims=keepdims), keepdims),
                 _extreme_vjp)
 MIN = primitive("min", lambda x, axes, keepdims: _finish(x.min(axis=axes, keepdims=keepdims), keepdims),

@@ -19,17 +19,22 @@ def _mx_shape(old, new, reverse=False):
     return out
 
 
+def _reshape_back(g, out, x, shape, needs):
+    """Reshape's raw_vjp: ``reshape(g, x.shape)`` on a backend array (g itself when the shapes agree)."""
+    return (g if g.shape == x.shape else g.reshape(x.shape),)
+
+
 RESHAPE = primitive("Reshape", lambda x, shape: x.reshape(shape),
-                    lambda g, out, x, shape: (reshape(g, x.shape),))
+                    lambda g, out, x, shape: (reshape(g, x.shape),), raw_vjp=_reshape_back)
 TRANSPOSE = primitive("transpose", lambda x, axes: np.transpose(x, axes),
                       lambda g, out, x, axes: (transpose(g, axes=tuple(np.argsort(axes)) if axes else None),))
 BROADCAST_TO = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
                          lambda g, out, x, shape: (unbroadcast(g, x.shape),))
-IDENTITY = primitive("_copy", lambda x: x.copy(), lambda g, out, x: (g,))
+IDENTITY = primitive("_copy", lambda x: x.copy(), lambda g, out, x: (g,), raw_vjp=lambda g, out, x, needs: (g,))
 # flatten/expand_dims/squeeze are operators: like MXNet's, they return new memory (Reshape returns a view,
 # as NDArray.reshape does)
 RESHAPE_COPY = primitive("Reshape", lambda x, shape: x.reshape(shape).copy(),
-                         lambda g, out, x, shape: (reshape(g, x.shape),))
+                         lambda g, out, x, shape: (reshape(g, x.shape),), raw_vjp=_reshape_back)
 
 
 def _reshape_exact(data, shape):
@@ -283,7 +288,8 @@ def _pick_grad_fwd(g, pos, shape, axis, keepdims):
 
 
 PICK = primitive("pick", _pick_fwd, lambda g, out, x, pos, axis, keepdims: (
-    apply(PICK_GRAD, g, pos, shape=x.shape, axis=axis, keepdims=keepdims), None))
+    apply(PICK_GRAD, g, pos, shape=x.shape, axis=axis, keepdims=keepdims), None),
+    raw_vjp=lambda g, out, x, pos, axis, keepdims, needs: (_pick_grad_fwd(g, pos, x.shape, axis, keepdims), None))
 PICK_GRAD = primitive("_backward_pick", _pick_grad_fwd, lambda gg, out, g, pos, shape, axis, keepdims: (
     apply(PICK, gg, pos, axis=axis, keepdims=keepdims), None))
 
