@@ -77,7 +77,12 @@ def program_of(node):
 
 def key(feed):
     """What a program depends on besides the graph: each input's shape and dtype, and the training flag."""
-    return (autograd._mode.training,) + tuple((a._data.shape, a._data.dtype) for a in feed)
+    k = [autograd._mode.training]
+    for a in feed:  # a loop, not a generator: this runs on every call of a bound graph
+        data = a._data
+        k.append(data.shape)
+        k.append(data.dtype)
+    return tuple(k)
 
 
 def trace(plan, feed):
@@ -246,8 +251,7 @@ class Program:
 
     def forward(self, raw):
         """Every slot's value for the inputs ``raw`` (backend arrays, one per variable slot)."""
-        vals = [None] * self.nslots
-        vals[:self.nfeed] = raw
+        vals = raw + [None] * (self.nslots - self.nfeed)
         for prim, ins, first, attrs in self.steps:
             if prim is None:
                 vals[first] = attrs["make"](attrs["like"], attrs["attrs"])
@@ -263,17 +267,23 @@ class Program:
         return self.wrap(feed, self.forward([a._data for a in feed]))
 
     def wrap(self, feed, vals):
-        ctx = self.ctx
+        ctx, NDArray = self.ctx, _nd.NDArray
         heads = [vals[h] for h in self.heads]
         k = self.differentiable
         if autograd._mode.recording and k:
-            linked = tuple(i for i, a in enumerate(feed) if a._node is not None)
+            linked, inputs = [], []
+            for i, a in enumerate(feed):
+                if a._node is not None:
+                    linked.append(i)
+                    inputs.append(a)
             if linked:
-                node = autograd.OpNode(self.prim, tuple(feed[i] for i in linked), {"linked": linked, "vals": vals},
+                node = autograd.OpNode(self.prim, tuple(inputs), {"linked": tuple(linked), "vals": vals},
                                        heads[0] if k == 1 else tuple(heads[:k]))
-                return [_nd.NDArray(h, ctx, node, i) for i, h in enumerate(heads[:k])] + \
-                    [_nd.NDArray(h, ctx) for h in heads[k:]]
-        return [_nd.NDArray(h, ctx) for h in heads]
+                if k == 1 == len(heads):
+                    return [NDArray(heads[0], ctx, node)]
+                return [NDArray(h, ctx, node, i) for i, h in enumerate(heads[:k])] + \
+                    [NDArray(h, ctx) for h in heads[k:]]
+        return [NDArray(h, ctx) for h in heads]
 
     def start(self, feed):
         """Run the forward for ``feed`` and return the ``Step`` whose ``backward`` finishes it (Module's

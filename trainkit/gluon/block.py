@@ -285,6 +285,8 @@ class Block:
         self.collect_params().reset_ctx(ctx)
 
     def __call__(self, *args):
+        if not self._forward_pre_hooks and not self._forward_hooks:  # the usual call: nothing to copy
+            return self.forward(*args)
         for hook in list(self._forward_pre_hooks.values()):
             hook(self, args)
         out = self.forward(*args)
@@ -474,10 +476,10 @@ class HybridBlock(Block):
     def forward(self, x, *args):
         """Run ``hybrid_forward`` with NDArrays (imperative or the cached graph) or Symbols (builds a graph)."""
         if self._cached_op is not None and self._active and self._plain_arity == len(args) + 1 and \
-                type(x) is NDArray and all(type(a) is NDArray for a in args):
+                type(x) is NDArray and (not args or all(type(a) is NDArray for a in args)):
             outs = self._cached_op.run((x,) + args, x._ctx)  # the hot path: a traced graph, array inputs
             return _regroup(outs, self._out_format)[0]
-        if not self._active and type(x) is NDArray and all(type(a) is NDArray for a in args):
+        if not self._active and type(x) is NDArray and (not args or all(type(a) is NDArray for a in args)):
             return self._forward_imperative(x._ctx, x, *args)  # the common imperative call
         symbol = _symbol_module()
         flat = _gather([x] + list(args))
