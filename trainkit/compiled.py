@@ -11,7 +11,9 @@ network's forward and a built-in loss) is traced the same way (``TracedStep``).
 - the forward calls each primitive's numpy forward on plain arrays, nothing recorded;
 - under ``autograd.record()`` the whole graph is one autograd node, whose gradient runs
   the primitives' vjps in reverse (``raw_vjp`` on plain arrays where the primitive has
-  one, its NDArray vjp otherwise) and hands the inputs' gradients back to autograd;
+  one, its NDArray vjp otherwise) and hands the inputs' gradients back to autograd; when
+  that node is the whole recorded graph (the Trainer's step), ``backward`` skips autograd's
+  walk and writes the variables' gradients itself;
 - the values are the imperative path's, bit for bit: the same forwards with the same
   attributes, the same vjps, the same order of accumulation, Dropout's masks drawn from
   the same stream at the same point.
@@ -439,14 +441,10 @@ class _GraphVjp:
         return tuple(grads[i] for i in linked)
 
     def __call__(self, g, out, *inputs, needs, linked, vals):
+        """The NDArray vjp, which autograd calls only under create_graph (otherwise ``raw`` runs): the
+        gradient is replayed as recorded operations, so it can be differentiated again."""
         program = self.program
-        heads = g if program.differentiable > 1 else (g,)
-        if autograd._mode.recording:  # create_graph: the gradient must itself be differentiable
-            return _replayed_vjp(program, heads, inputs, linked, vals)
-        raw_g = tuple(h._data for h in heads) if program.differentiable > 1 else g._data
-        ctx = program.ctx
-        return tuple(None if r is None else _nd.NDArray(r, ctx)
-                     for r in self.raw(raw_g, out, needs=needs, linked=linked, vals=vals))
+        return _replayed_vjp(program, g if program.differentiable > 1 else (g,), inputs, linked, vals)
 
 
 def _replayed_vjp(program, heads, inputs, linked, vals):
