@@ -27,7 +27,7 @@ compiled path off, for comparisons.
 """
 import os
 
-from . import autograd
+from . import autograd, compiled_code
 from .base import MXNetError
 from .ndarray import ndarray as _nd  # circular: only its attributes are used, at call time
 from .ops.core import Primitive
@@ -252,17 +252,12 @@ class Program:
         self.captured = []  # arrays a traced function read that were not its arguments (a model's parameters)
 
     def forward(self, raw):
-        """Every slot's value for the inputs ``raw`` (backend arrays, one per variable slot)."""
-        vals = raw + [None] * (self.nslots - self.nfeed)
-        for prim, ins, first, attrs in self.steps:
-            if prim is None:
-                vals[first] = attrs["make"](attrs["like"], attrs["attrs"])
-            elif prim.n_out == 1:
-                vals[first] = prim.forward(*[vals[i] for i in ins], **attrs) if attrs else \
-                    prim.forward(*[vals[i] for i in ins])
-            else:
-                vals[first:first + prim.n_out] = prim.forward(*[vals[i] for i in ins], **attrs)
-        return vals
+        """Every slot's value for the inputs ``raw`` (a list of backend arrays, one per variable slot)."""
+        return self._forward(raw)
+
+    def _forward(self, raw):  # the first call generates the straight-line forward, which then replaces this
+        self._forward = compiled_code.forward_function(self)
+        return self._forward(raw)
 
     def run(self, feed):
         """The heads for ``feed`` (NDArrays), as one autograd node when autograd is recording."""
@@ -293,9 +288,8 @@ class Program:
         return Step(self, feed, self.forward([a._data for a in feed]))
 
     def backward_plan(self, linked, wanted):
-        """The backward's work for gradients of the inputs ``linked`` (``wanted`` says which): in reverse,
-        every step through which a gradient can reach one, as ``(primitive, its raw_vjp, first output
-        slot, input slots, which inputs need a gradient, attrs)``; found once per (linked, wanted)."""
+        """The backward for gradients of the inputs ``linked`` (``wanted`` says which), generated once per
+        (linked, wanted): in reverse, every step through which a gradient can reach one of them."""
         k = (linked, wanted)
         plan = self._plans.get(k)
         if plan is None:
@@ -305,41 +299,19 @@ class Program:
             for prim, ins, first, _ in self.steps:
                 if prim is not None and prim.vjp is not None and any(need[i] for i in ins):
                     need[first:first + prim.n_out] = [True] * prim.n_out
-            plan = []
+            steps = []
             for prim, ins, first, attrs in reversed(self.steps):
                 if prim is not None and prim.vjp is not None:
                     in_needs = tuple([need[i] for i in ins])
                     if True in in_needs:
-                        plan.append((prim, prim.raw_vjp, first, ins, in_needs, attrs))
-            self._plans[k] = plan
+                        steps.append((prim, prim.raw_vjp, first, ins, in_needs, attrs))
+            plan = self._plans[k] = compiled_code.backward_function(self, steps, autograd.plain_nd_vjp)
         return plan
 
     def backward(self, vals, head_grads, plan):
         """The gradient of every slot the ``plan`` reaches (backend arrays, None where nothing flows),
         given the forward's ``vals`` and one gradient per head: the vjps in reverse, on plain arrays."""
-        grads = [None] * self.nslots
-        for h, gh in zip(self.heads, head_grads):
-            grads[h] = gh if grads[h] is None else grads[h] + gh
-        for prim, raw, first, ins, in_needs, attrs in plan:
-            if prim.n_out == 1:
-                gout = grads[first]
-                if gout is None:
-                    continue
-                out_v = vals[first]
-            else:
-                gout = grads[first:first + prim.n_out]
-                if all(x is None for x in gout):
-                    continue
-                out_v = tuple(vals[first:first + prim.n_out])
-                gout = tuple(self.ctx.xp.zeros_like(out_v[i]) if x is None else x for i, x in enumerate(gout))
-            xs = [vals[i] for i in ins]
-            results = raw(gout, out_v, *xs, needs=in_needs, **attrs) if raw is not None else None
-            if results is None:  # no raw_vjp, or none for these attributes
-                results = autograd.plain_nd_vjp(prim, gout, out_v, xs, in_needs, attrs, self.ctx)
-            for s, r, wanted in zip(ins, results, in_needs):
-                if wanted and r is not None:
-                    grads[s] = r if grads[s] is None else grads[s] + r
-        return grads
+        return plan(vals, head_grads)
 
 
 class Step:

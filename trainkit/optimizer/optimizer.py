@@ -206,16 +206,16 @@ class Optimizer:
 
     def _scaled(self, base, indices, attr, mults):
         """``base`` times each index's multiplier: from param_dict, then by index, then by name."""
+        params, names = self.param_dict, self.idx2name
+        if not params and not mults:  # nothing scales (a Module's learning rates): every update runs this
+            return [base] * len(indices)
         values = []
         for index in indices:
-            if index in self.param_dict:
-                values.append(base * getattr(self.param_dict[index], attr))
-            elif index in mults:
-                values.append(base * mults[index])
-            elif index in self.idx2name:
-                values.append(base * mults.get(self.idx2name[index], 1.0))
-            else:
-                values.append(base)
+            param = params.get(index)
+            if param is not None:
+                values.append(base * getattr(param, attr))
+            else:  # by index, else by name; base * 1.0 is base
+                values.append(base * mults.get(index, mults.get(names.get(index), 1.0)))
         return values
 
     def _get_wd(self, index):

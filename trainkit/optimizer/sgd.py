@@ -52,7 +52,7 @@ class SGD(Optimizer):
         if not isinstance(indices, (list, tuple)):
             indices, weights, grads, states = [indices], [weights], [grads], [states]
         for index, weight, grad in zip(indices, weights, grads):
-            if type(weight) is not NDArray or type(grad) is not NDArray or weight.shape != grad.shape or \
+            if type(weight) is not NDArray or type(grad) is not NDArray or weight._data.shape != grad._data.shape or \
                     (weight._node is not None and autograd._mode.recording):
                 _check_pair(self, index, weight, grad)  # the checks that raise, with their messages
         self._update_count(indices)
@@ -83,7 +83,7 @@ _SMALL = 1 << 15  # elements: below this a fresh temporary costs less than fetch
 
 
 def _sgd_step(ctx, w, g, mom, lr, wd, rescale, clip, momentum):
-    xp, dt = ctx.xp, w.dtype.type
+    dt = w.dtype.type
     lr, wd = dt(lr), dt(wd)
     if clip is None and not wd and w.size < _SMALL and g.dtype == w.dtype:
         step = g * (lr * dt(rescale))  # the same (lr * rescale) * g as below, into a temporary
@@ -94,6 +94,7 @@ def _sgd_step(ctx, w, g, mom, lr, wd, rescale, clip, momentum):
         else:
             w -= step
         return
+    xp = ctx.xp
     step, tmp = _scratch.get(ctx, w.dtype, w.shape, 2) if wd or (mom is not None and momentum) else \
         (_scratch.get(ctx, w.dtype, w.shape, 1)[0], None)
     if clip is None:

@@ -1,0 +1,78 @@
+"""A Program's forward and backward as straight-line Python (trainkit.compiled).
+
+A Program's steps never change, so instead of a loop that looks up each step's primitive,
+slots and attributes on every call, each direction is generated once as a function with one
+line per primitive call: its slots are constants, its attributes keyword arguments bound to
+the values traced. The calls, their order and the order of every gradient sum are the loop's,
+so the values are the same bit for bit; the generated source is kept as ``fn.source``.
+"""
+
+
+def forward_function(program):
+    """``forward(raw) -> vals``: every slot's value for the inputs ``raw`` (a list of backend arrays)."""
+    env, lines = {}, [f"    v = raw + [None] * {program.nslots - program.nfeed}"]
+    for k, (prim, ins, first, attrs) in enumerate(program.steps):
+        if prim is None:  # a redrawn random input: drawn where the traced run drew it
+            env[f"make{k}"], env[f"like{k}"], env[f"at{k}"] = attrs["make"], attrs["like"], attrs["attrs"]
+            lines.append(f"    v[{first}] = make{k}(like{k}, at{k})")
+            continue
+        env[f"f{k}"] = prim.forward
+        call = f"f{k}({_args(ins, attrs, env, k)})"
+        target = f"v[{first}]" if prim.n_out == 1 else f"v[{first}:{first + prim.n_out}]"
+        lines.append(f"    {target} = {call}")
+    lines.append("    return v")
+    return _define("forward", "raw", lines, env)
+
+
+def backward_function(program, plan, nd_vjp):
+    """``backward(vals, head_grads) -> grads``: every slot's gradient the ``plan`` reaches (None where nothing
+    flows). ``plan`` lists ``(primitive, raw_vjp, first output slot, input slots, needs, attrs)`` in reverse;
+    a step whose raw_vjp is missing or declines runs ``nd_vjp`` (its NDArray vjp on wrapped arrays)."""
+    env = {"nd_vjp": nd_vjp, "ctx": program.ctx, "zeros_like": program.ctx.xp.zeros_like}
+    lines = [f"    G = [None] * {program.nslots}"]
+    seen = set()
+    for i, h in enumerate(program.heads[:program.differentiable]):  # the heads that take a gradient
+        lines.append(f"    G[{h}] = hg[{i}]" if h not in seen else f"    G[{h}] = G[{h}] + hg[{i}]")
+        seen.add(h)
+    for k, (prim, raw, first, ins, needs, attrs) in enumerate(plan):
+        env[f"p{k}"], env[f"n{k}"], env[f"at{k}"] = prim, needs, attrs
+        n = prim.n_out
+        if n == 1:
+            lines += [f"    g = G[{first}]", "    if g is not None:", f"        o = v[{first}]"]
+        else:  # outputs nobody used get zeros, as autograd gives them
+            lines += [f"    g = G[{first}:{first + n}]", "    if g.count(None) < len(g):",
+                      f"        o = tuple(v[{first}:{first + n}])",
+                      "        g = tuple(zeros_like(y) if x is None else x for x, y in zip(g, o))"]
+        xs = ", ".join(f"v[{s}]" for s in ins)
+        fallback = f"nd_vjp(p{k}, g, o, [{xs}], n{k}, at{k}, ctx)"
+        if raw is None:
+            lines.append(f"        r = {fallback}")
+        else:
+            env[f"raw{k}"] = raw
+            lines += [f"        r = raw{k}(g, o, {_args(ins, attrs, env, k, extra=f'needs=n{k}')})",
+                      "        if r is None:", f"            r = {fallback}"]
+        for j, (s, wanted) in enumerate(zip(ins, needs)):
+            if wanted:
+                lines += [f"        x = r[{j}]", "        if x is not None:",
+                          f"            G[{s}] = x if G[{s}] is None else G[{s}] + x"]
+    lines.append("    return G")
+    return _define("backward", "v, hg", lines, env)
+
+
+def _args(ins, attrs, env, k, extra=None):
+    """The call's arguments: the input slots, then the traced attributes as keywords bound in ``env``."""
+    args = [f"v[{s}]" for s in ins]
+    if extra:
+        args.append(extra)
+    for name, value in attrs.items():
+        env[f"a{k}_{name}"] = value
+        args.append(f"{name}=a{k}_{name}")
+    return ", ".join(args)
+
+
+def _define(name, params, lines, env):
+    source = f"def {name}({params}):\n" + "\n".join(lines) + "\n"
+    exec(compile(source, f"<trainkit.compiled {name}>", "exec"), env)
+    fn = env[name]
+    fn.source = source
+    return fn
