@@ -394,3 +394,29 @@ def test_backward_of_a_graph_that_is_one_compiled_node(monkeypatch):
         found.append([weight.data().grad.asnumpy(), bias.data().grad.asnumpy()])
     for fast, slow in zip(*found):
         assert np.array_equal(fast, slow) and np.abs(fast).sum() > 0
+
+
+def test_a_multi_output_primitive_in_a_program(monkeypatch):
+    """slogdet has two outputs; only logdet feeds the loss, so the sign's gradient is zeros, as autograd's."""
+    found = []
+    for enabled in (True, False):
+        monkeypatch.setattr(compiled, "ENABLED", enabled)
+        a = nd.array([[2.0, 0.5], [0.3, 1.5]])
+        a.attach_grad()
+        with autograd.record():
+            _, logdet = nd.linalg.slogdet(a)
+            loss = (logdet * 2).sum()
+        sym = autograd.get_symbol(loss)
+        name = sym.list_arguments()[0]
+        grad = nd.zeros((2, 2))
+        exe = sym.bind(mx.cpu(), args={name: a}, args_grad={name: grad})
+        for _ in range(2):  # the first run traces, the second runs the program
+            exe.forward(is_train=True)
+            exe.backward(nd.ones((1,)))
+        programs = [p for p in (exe._runner.plan._programs or {}).values() if p is not None]
+        assert bool(programs) == enabled
+        if enabled:
+            assert any(prim is not None and prim.n_out == 2 for prim, _, _, _ in programs[0].steps)
+        found.append(grad.asnumpy())
+    assert np.array_equal(found[0], found[1])
+    np.testing.assert_allclose(found[0], 2 * np.linalg.inv([[2.0, 0.5], [0.3, 1.5]]).T, rtol=1e-5)
