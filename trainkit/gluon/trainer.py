@@ -126,11 +126,13 @@ class Trainer:
         self._update(ignore_stale_grad)
 
     def _update(self, ignore_stale_grad=False):
-        updates = [[] for _ in self._updaters]
+        updates = [([], [], []) for _ in self._updaters]  # per device: indices, gradients, weights
         for i, param in enumerate(self._params):
             if param.grad_req == "null":
                 continue
-            datas = param.list_data()
+            # the lists themselves when they exist; list_data/list_grad otherwise, for their errors
+            datas = param._data if param._data is not None else param.list_data()
+            grads = param._grad if param._grad is not None else param.list_grad()
             if not ignore_stale_grad:
                 for data in datas:
                     if not data._fresh_grad:
@@ -140,14 +142,15 @@ class Trainer:
                             "use a subset of the Parameters (Blocks) for this iteration. If you are intentionally "
                             "only using a subset, call step with ignore_stale_grad=True to suppress this warning and "
                             "skip updating of Parameters with stale gradient")
-            for upd, arr, grad in zip(updates, datas, param.list_grad()):
+            for (indices, gs, ws), arr, grad in zip(updates, datas, grads):
                 if not ignore_stale_grad or arr._fresh_grad:
-                    upd.append((i, grad, arr))
+                    indices.append(i)
+                    gs.append(grad)
+                    ws.append(arr)
                     arr._fresh_grad = False
-        for updater, upd in zip(self._updaters, updates):
-            if upd:
-                i, g, w = zip(*upd)
-                updater(list(i), list(g), list(w))
+        for updater, (indices, gs, ws) in zip(self._updaters, updates):
+            if indices:
+                updater(indices, gs, ws)
 
     def save_states(self, fname):
         """Write the optimizer states (and the optimizer: counts, schedule) to ``fname``."""
