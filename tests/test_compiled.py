@@ -420,3 +420,27 @@ def test_a_multi_output_primitive_in_a_program(monkeypatch):
         found.append(grad.asnumpy())
     assert np.array_equal(found[0], found[1])
     np.testing.assert_allclose(found[0], 2 * np.linalg.inv([[2.0, 0.5], [0.3, 1.5]]).T, rtol=1e-5)
+
+
+def test_generated_code_runs_the_steps_in_order_and_shows_its_lines_in_tracebacks():
+    import traceback
+    from types import SimpleNamespace
+    from trainkit import compiled_code
+    calls = []
+
+    def scaled(x, scale):
+        calls.append(("scaled", x, scale))
+        return x * scale
+
+    def fails(x):
+        raise ValueError("boom")
+    steps = [(SimpleNamespace(forward=scaled, n_out=1), (0,), 1, {"scale": 3}),
+             (SimpleNamespace(forward=scaled, n_out=1), (1,), 2, {"scale": 2})]
+    forward = compiled_code.forward_function(SimpleNamespace(nslots=3, nfeed=1, steps=steps))
+    assert forward([5]) == [5, 15, 30] and calls == [("scaled", 5, 3), ("scaled", 15, 2)]
+    assert "v[2] = f1(v[1], scale=a1_scale)" in forward.source
+    broken = compiled_code.forward_function(SimpleNamespace(
+        nslots=2, nfeed=1, steps=[(SimpleNamespace(forward=fails, n_out=1), (0,), 1, {})]))
+    with pytest.raises(ValueError) as info:
+        broken([1])
+    assert "v[1] = f0(v[0])" in "".join(traceback.format_tb(info.tb))

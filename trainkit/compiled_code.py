@@ -6,6 +6,8 @@ line per primitive call: its slots are constants, its attributes keyword argumen
 the values traced. The calls, their order and the order of every gradient sum are the loop's,
 so the values are the same bit for bit; the generated source is kept as ``fn.source``.
 """
+import itertools
+import linecache
 
 
 def forward_function(program):
@@ -72,7 +74,12 @@ def _args(ins, attrs, env, k, extra=None):
 
 def _define(name, params, lines, env):
     source = f"def {name}({params}):\n" + "\n".join(lines) + "\n"
-    exec(compile(source, f"<trainkit.compiled {name}>", "exec"), env)
+    filename = f"<trainkit.compiled {name} {next(_count)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show the line
+    exec(compile(source, filename, "exec"), env)
     fn = env[name]
     fn.source = source
     return fn
+
+
+_count = itertools.count()
