@@ -252,12 +252,10 @@ class Program:
         self.captured = []  # arrays a traced function read that were not its arguments (a model's parameters)
 
     def forward(self, raw):
-        """Every slot's value for the inputs ``raw`` (a list of backend arrays, one per variable slot)."""
-        return self._forward(raw)
-
-    def _forward(self, raw):  # the first call generates the straight-line forward, which then replaces this
-        self._forward = compiled_code.forward_function(self)
-        return self._forward(raw)
+        """Every slot's value for the inputs ``raw`` (a list of backend arrays, one per variable slot). The
+        first call generates the straight-line forward (compiled_code), which then stands in for this method."""
+        self.forward = compiled_code.forward_function(self)
+        return self.forward(raw)
 
     def run(self, feed):
         """The heads for ``feed`` (NDArrays), as one autograd node when autograd is recording."""
