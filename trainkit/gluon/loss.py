@@ -5,6 +5,7 @@ Each loss returns one value per sample: the mean over every axis except
 ``PoissonNLLLoss`` averages everything, all as MXNet). ``sample_weight`` is
 broadcast-multiplied before that mean, ``weight`` (a number) scales the result.
 """
+import math
 import numbers
 
 import numpy as np
@@ -39,7 +40,7 @@ def _index_shape(F, label, pred, axis):
         return label
     axis %= pred.ndim
     want = pred.shape[:axis] + pred.shape[axis + 1:]
-    if label.shape != want and label.size == int(np.prod(want)):
+    if label.shape != want and label.size == math.prod(want):
         return label.reshape(want)
     return label
 
