@@ -28,8 +28,8 @@ class Accuracy(EvalMetric):
             label, pred = _asnumpy(label), _asnumpy(pred)
             if pred.shape != label.shape:
                 pred = pred.argmax(axis=self.axis)
-            pred = pred.astype("int32").ravel()
-            label = label.astype("int32").ravel()
+            pred = pred.astype(numpy.int32).ravel()  # the type, not "int32": no dtype string to parse per batch
+            label = label.astype(numpy.int32).ravel()
             check_label_shapes(label, pred)
             self._add(int((pred == label).sum()), len(pred))
 
