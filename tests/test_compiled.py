@@ -444,3 +444,38 @@ def test_generated_code_runs_the_steps_in_order_and_shows_its_lines_in_traceback
     with pytest.raises(ValueError) as info:
         broken([1])
     assert "v[1] = f0(v[0])" in "".join(traceback.format_tb(info.tb))
+
+
+class _ReusedBlock(mx.gluon.HybridBlock):
+    """The dense output feeds two operators (and one of them twice): its gradient is a sum, in a fixed order."""
+
+    def __init__(self):
+        super().__init__(prefix="reused_")
+        with self.name_scope():
+            self.dense = nn.Dense(3, in_units=4)
+
+    def hybrid_forward(self, F, x):
+        h = self.dense(x)
+        return F.sum(h * h + F.tanh(h))
+
+
+def test_a_gradient_summed_over_several_consumers_is_bit_identical(monkeypatch):
+    x = nd.array(np.random.default_rng(6).normal(size=(5, 4)))
+    found = []
+    for enabled in (True, False):
+        monkeypatch.setattr(compiled, "ENABLED", enabled)
+        mx.random.seed(0)
+        net = _ReusedBlock()
+        net.initialize(mx.init.Xavier())
+        net.hybridize()
+        for _ in range(2):
+            with autograd.record():
+                loss = net(x)
+            loss.backward()
+        assert (compiled.program_of(loss._node) is not None) == enabled
+        found.append([net.dense.weight.data().grad.asnumpy(), net.dense.bias.data().grad.asnumpy()])
+    for fast, slow in zip(*found):
+        assert np.array_equal(fast, slow)
+    w, b = (p.data().asnumpy() for p in (net.dense.weight, net.dense.bias))
+    h = x.asnumpy() @ w.T + b
+    np.testing.assert_allclose(found[0][1], (2 * h + 1 - np.tanh(h) ** 2).sum(axis=0), rtol=1e-5)

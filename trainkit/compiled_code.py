@@ -32,11 +32,13 @@ def backward_function(program, plan, nd_vjp):
     a step whose raw_vjp is missing or declines runs ``nd_vjp`` (its NDArray vjp on wrapped arrays)."""
     env = {"nd_vjp": nd_vjp, "ctx": program.ctx, "zeros_like": program.ctx.xp.zeros_like}
     lines = [f"    G = [None] * {program.nslots}"]
-    seen = set()
+    written = set()  # slots an earlier line may have given a gradient: only those need a sum
     for i, h in enumerate(program.heads[:program.differentiable]):  # the heads that take a gradient
-        lines.append(f"    G[{h}] = hg[{i}]" if h not in seen else f"    G[{h}] = G[{h}] + hg[{i}]")
-        seen.add(h)
+        lines.append(f"    G[{h}] = hg[{i}]" if h not in written else f"    G[{h}] = G[{h}] + hg[{i}]")
+        written.add(h)
     for k, (prim, raw, first, ins, needs, attrs) in enumerate(plan):
+        if written.isdisjoint(range(first, first + prim.n_out)):
+            continue  # no gradient can reach this step's outputs
         env[f"p{k}"], env[f"n{k}"], env[f"at{k}"] = prim, needs, attrs
         n = prim.n_out
         if n == 1:
@@ -54,7 +56,10 @@ def backward_function(program, plan, nd_vjp):
             lines += [f"        r = raw{k}(g, o, {_args(ins, attrs, env, k, extra=f'needs=n{k}')})",
                       "        if r is None:", f"            r = {fallback}"]
         for j, (s, wanted) in enumerate(zip(ins, needs)):
-            if wanted:
+            if wanted and s not in written:  # the first gradient of this slot (None stays None)
+                lines.append(f"        G[{s}] = r[{j}]")
+                written.add(s)
+            elif wanted:
                 lines += [f"        x = r[{j}]", "        if x is not None:",
                           f"            G[{s}] = x if G[{s}] is None else G[{s}] + x"]
     lines.append("    return G")
