@@ -193,14 +193,16 @@ def test_a_user_config_that_sets_hydra_mode_still_decides_the_mode(tmp_path):
 def test_hydras_mode_probe_is_skipped_only_for_trainkits_own_configs(monkeypatch):
     from hydra._internal.hydra import Hydra
     from trainkit.app import cli
-    probe = Hydra.get_mode
+    monkeypatch.setattr(Hydra, "get_mode", Hydra.__dict__["get_mode"])  # put back after the test
+    cli._skip_hydras_mode_probe(["-cd", "myconf"])
+    probe = cli._hydras_probe  # Hydra's own, kept from the first call
+    assert Hydra.get_mode is probe and probe.__module__.startswith("hydra")
     for args in (["hydra.mode=MULTIRUN"], ["-cd", "myconf"], ["--config-name=other"],
                  ["hydra.searchpath=[file:///elsewhere]"], ["+hydra.searchpath=[pkg://x]"]):
-        monkeypatch.setattr(Hydra, "get_mode", probe)
-        cli._skip_hydras_mode_probe(["+recipe=mlp", *args])
+        cli._skip_hydras_mode_probe(["+recipe=mlp", "optimizer.lr=0.05", "-m"])
+        assert Hydra.get_mode is not probe and Hydra.get_mode(None, "config", []) is None
+        cli._skip_hydras_mode_probe(["+recipe=mlp", *args])  # a second command in the same process
         assert Hydra.get_mode is probe, args
-    cli._skip_hydras_mode_probe(["+recipe=mlp", "optimizer.lr=0.05", "-m"])
-    assert Hydra.get_mode is not probe and Hydra.get_mode(None, "config", []) is None
     assert cli._SETS_MODE.search("hydra:\n  mode: MULTIRUN\n") and not cli._SETS_MODE.search("  mode: auto\n")
 
 

@@ -101,23 +101,34 @@ def _skip_hydras_mode_probe(args):
     """Before a run Hydra composes the whole config a first time, in MULTIRUN mode, only to read
     `hydra.mode`: a third of the start-up. When no config sets it, Hydra's answer is None (one job, or a
     sweep with -m), so when the command line neither sets it nor brings configs of its own and none of
-    conf/ and recipes/ sets it, the probe is skipped with that answer."""
+    conf/ and recipes/ sets it, the probe is skipped with that answer (and Hydra's is put back otherwise,
+    for a process that runs more than one command)."""
+    global _hydras_probe
     try:
         from hydra._internal.hydra import Hydra
     except ImportError:
         return
-    if not hasattr(Hydra, "get_mode"):
-        return
+    if _hydras_probe is None:
+        _hydras_probe = Hydra.__dict__.get("get_mode", False)
+    if _hydras_probe is not False:
+        Hydra.get_mode = _no_mode if _only_trainkits_configs(args) else _hydras_probe
+
+
+_hydras_probe = None  # Hydra.get_mode as Hydra defines it (False: this Hydra has none)
+
+
+def _no_mode(self, config_name, overrides):
+    return None
+
+
+def _only_trainkits_configs(args):
     for a in args:
         key = a.split("=", 1)[0].lstrip("+~")
         if key in _OWN_CONFIGS_ONLY_UNLESS or key.startswith("hydra.searchpath"):
-            return
+            return False
     from trainkit.app.config import conf_dir, recipes_dir
-    for folder in (conf_dir(), recipes_dir()):
-        for f in folder.rglob("*.yaml"):
-            if _SETS_MODE.search(f.read_text(encoding="utf-8")):
-                return
-    Hydra.get_mode = lambda self, config_name, overrides: None
+    return not any(_SETS_MODE.search(f.read_text(encoding="utf-8"))
+                   for folder in (conf_dir(), recipes_dir()) for f in folder.rglob("*.yaml"))
 
 
 def _note_search_without_multirun(args):
