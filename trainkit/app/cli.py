@@ -127,7 +127,7 @@ def _only_trainkits_configs(args):
         if key in _OWN_CONFIGS_ONLY_UNLESS or key.startswith("hydra.searchpath"):
             return False
     from trainkit.app.config import conf_dir, recipes_dir
-    return not any(_SETS_MODE.search(f.read_text(encoding="utf-8"))
+    return not any(_SETS_MODE.search(f.read_text(encoding="utf-8", errors="replace"))
                    for folder in (conf_dir(), recipes_dir()) for f in folder.rglob("*.yaml"))
 
 
