@@ -200,6 +200,20 @@ def test_a_stalled_threaded_product_goes_back_to_one_thread(fake):
     assert blas.threads == 1
 
 
+def test_a_sub_millisecond_hiccup_is_not_a_stall(fake):
+    """0.2 ms products: one that loses a scheduler tick (0.9 ms, over twice the one-thread time but within
+    STALL_SLACK of it) keeps the threads; one that waits milliseconds for a core does not."""
+    blas, clock = fake
+    for _ in range(2 * bt.TRIALS):
+        run_product(1 << 24, clock, {1: 2e-4, 4: 1e-4})
+    cls = bt._state.classes[(1 << 24).bit_length()]
+    assert cls.choice == 4
+    run_product(1 << 24, clock, {1: 2e-4, 4: 9e-4})
+    assert cls.choice == 4
+    run_product(1 << 24, clock, {1: 2e-4, 4: 3e-3})
+    assert cls.choice == 1
+
+
 def test_a_stall_during_the_trial_ends_it(fake):
     blas, clock = fake
     run_product(1 << 24, clock, {1: 1.0, 4: 0.5})   # one thread first

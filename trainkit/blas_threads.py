@@ -10,8 +10,9 @@ slower. So trainkit chooses per product:
 - a larger one is timed a few times on one thread and on all of them, per size
   class (powers of two of the work), and then runs on the faster; the choice is
   timed again every ``RETRY`` products of that class (less often while it holds), and a
-  threaded product that stalls (another process took a core) switches its class back to
-  one thread at once, so the choice follows the machine's load.
+  threaded product that stalls (another process took a core: over twice the one-thread
+  time and ``STALL_SLACK`` more) switches its class back to one thread at once, so the choice
+  follows the machine's load.
 
 Overrides, strongest first: ``OPENBLAS_NUM_THREADS``, ``GOTO_NUM_THREADS`` or
 ``OMP_NUM_THREADS`` in the environment (trainkit then never changes the count),
@@ -39,7 +40,9 @@ TRIALS = 5      # timings per setting before a size class chooses
 RETRY = 256     # products of a size class before it is timed again; doubles each time the choice holds
 MARGIN = 0.9    # all threads must take under 90% of one thread's time: their spinning after the
                 # product (which the timing misses) slows the elementwise work that follows
-STALL = 2.0     # a threaded product slower than twice the one-thread time ends the threaded choice
+STALL = 2.0     # a threaded product slower than twice the one-thread time ends the threaded choice ...
+STALL_SLACK = 1e-3  # ... and than that plus 1 ms: a sub-millisecond product that loses a scheduler tick is
+                    # not a worker waiting for a core, and each false stall cost threads hundreds of products
 
 _lock = threading.Lock()
 
@@ -83,7 +86,7 @@ class _Class:
     def __exit__(self, *exc):
         # other processes took the cores after the trial: a worker thread waited for one. Back to one
         # thread at once, and time both again after RETRY products
-        if time.perf_counter() - self.t0 > STALL * self.one:
+        if time.perf_counter() - self.t0 > STALL * self.one + STALL_SLACK:
             # and wait twice as long as last time before trying threads again: on a machine whose load
             # comes and goes, each return to threads risks another stall
             self.retry = min(self.retry * 2, 1 << 16)
@@ -186,7 +189,7 @@ def _record(cls, n, seconds):
     times = cls.times.setdefault(n, [])
     times.append(seconds)
     one, many = cls.times.get(1, ()), cls.times.get(_state.all, ())
-    if n != 1 and one and seconds > STALL * sum(one) / len(one):
+    if n != 1 and one and seconds > STALL * sum(one) / len(one) + STALL_SLACK:
         # a stall during the trial already decides it: the remaining threaded trials could stall too
         cls.retry = min(cls.retry * 2, 1 << 16) if cls.choice == 1 else RETRY
         cls.choice, cls.times, cls.left, cls.one = 1, {}, cls.retry, sum(one) / len(one)
