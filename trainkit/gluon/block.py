@@ -464,6 +464,8 @@ class HybridBlock(Block):
         return _regroup(outs, self._out_format)[0]
 
     def _forward_imperative(self, ctx, x, *args):
+        if not self._reg_params:  # a block without parameters of its own (a loss, an activation)
+            return self.hybrid_forward(_nd_module(), x, *args)
         try:
             params = {k: v.data(ctx) for k, v in self._reg_params.items()}
         except DeferredInitializationError:
