@@ -360,27 +360,33 @@ def test_trainer_step_with_batchnorm_is_never_traced(monkeypatch):
     assert all(np.array_equal(p_fast[k], p_slow[k]) for k in p_fast)
 
 
-class _LossBlock(mx.gluon.HybridBlock):
-    """A block whose output is its loss: hybridized, the whole recorded graph is one compiled node."""
+class _DenseLoss(mx.gluon.HybridBlock):
+    """``loss(F, dense(x))`` as the block's output: hybridized, the whole recorded graph is one compiled node."""
 
-    def __init__(self):
-        super().__init__(prefix="lossblock_")
+    def __init__(self, loss):
+        super().__init__(prefix="denseloss_")
+        self.loss = loss
         with self.name_scope():
             self.dense = nn.Dense(3, in_units=4)
 
     def hybrid_forward(self, F, x):
-        return F.sum(F.tanh(self.dense(x)) ** 2)
+        return self.loss(F, self.dense(x))
+
+
+def _dense_loss(monkeypatch, enabled, loss):
+    monkeypatch.setattr(compiled, "ENABLED", enabled)
+    mx.random.seed(0)
+    net = _DenseLoss(loss)
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    return net
 
 
 def test_backward_of_a_graph_that_is_one_compiled_node(monkeypatch):
     x = nd.array(np.random.default_rng(5).normal(size=(6, 4)))
     found = []
     for enabled in (True, False):
-        monkeypatch.setattr(compiled, "ENABLED", enabled)
-        mx.random.seed(0)
-        net = _LossBlock()
-        net.initialize(mx.init.Xavier())
-        net.hybridize()
+        net = _dense_loss(monkeypatch, enabled, lambda F, h: F.sum(F.tanh(h) ** 2))
         weight, bias = net.dense.weight, net.dense.bias
         weight.grad_req = "add"  # summed over every backward; the bias's is written afresh by each
         for _ in range(3):
@@ -446,28 +452,12 @@ def test_generated_code_runs_the_steps_in_order_and_shows_its_lines_in_traceback
     assert "v[1] = f0(v[0])" in "".join(traceback.format_tb(info.tb))
 
 
-class _ReusedBlock(mx.gluon.HybridBlock):
-    """The dense output feeds two operators (and one of them twice): its gradient is a sum, in a fixed order."""
-
-    def __init__(self):
-        super().__init__(prefix="reused_")
-        with self.name_scope():
-            self.dense = nn.Dense(3, in_units=4)
-
-    def hybrid_forward(self, F, x):
-        h = self.dense(x)
-        return F.sum(h * h + F.tanh(h))
-
-
 def test_a_gradient_summed_over_several_consumers_is_bit_identical(monkeypatch):
     x = nd.array(np.random.default_rng(6).normal(size=(5, 4)))
     found = []
     for enabled in (True, False):
-        monkeypatch.setattr(compiled, "ENABLED", enabled)
-        mx.random.seed(0)
-        net = _ReusedBlock()
-        net.initialize(mx.init.Xavier())
-        net.hybridize()
+        # dense(x) feeds two operators, one of them twice: its gradient is a sum, in a fixed order
+        net = _dense_loss(monkeypatch, enabled, lambda F, h: F.sum(h * h + F.tanh(h)))
         for _ in range(2):
             with autograd.record():
                 loss = net(x)

@@ -285,9 +285,11 @@ class Program:
         forward/backward pair: no autograd node, gradients straight into the variables' ``.grad``)."""
         return Step(self, feed, self.forward([a._data for a in feed]))
 
-    def backward_plan(self, linked, wanted):
-        """The backward for gradients of the inputs ``linked`` (``wanted`` says which), generated once per
-        (linked, wanted): in reverse, every step through which a gradient can reach one of them."""
+    def backward(self, vals, head_grads, linked, wanted):
+        """The gradient of every slot that gradients of the inputs ``linked`` (``wanted`` says which) pass
+        through (backend arrays, None where nothing flows), given the forward's ``vals`` and one gradient
+        per head. Its code is generated once per (linked, wanted): in reverse, every step through which a
+        gradient can reach one of those inputs, its vjp on plain arrays."""
         k = (linked, wanted)
         plan = self._plans.get(k)
         if plan is None:
@@ -304,11 +306,6 @@ class Program:
                     if True in in_needs:
                         steps.append((prim, prim.raw_vjp, first, ins, in_needs, attrs))
             plan = self._plans[k] = compiled_code.backward_function(self, steps, autograd.plain_nd_vjp)
-        return plan
-
-    def backward(self, vals, head_grads, plan):
-        """The gradient of every slot the ``plan`` reaches (backend arrays, None where nothing flows),
-        given the forward's ``vals`` and one gradient per head: the vjps in reverse, on plain arrays."""
         return plan(vals, head_grads)
 
 
@@ -333,7 +330,7 @@ class Step:
             raise MXNetError("There are no inputs in computation graph that require gradients. (Every variable "
                              "reachable from the heads has grad_req='null', or none is reachable.)")
         linked = tuple(i for i, _ in variables)
-        grads = program.backward(self.vals, head_grads, program.backward_plan(linked, (True,) * len(linked)))
+        grads = program.backward(self.vals, head_grads, linked, (True,) * len(linked))
         _write_grads([var for _, var in variables], [grads[i] for i in linked], {id(g) for g in head_grads})
 
 
@@ -399,7 +396,7 @@ class _GraphVjp:
         if True not in needs:
             return False
         linked, vals = node.attrs["linked"], node.attrs["vals"]
-        grads = program.backward(vals, [head_grad], program.backward_plan(linked, tuple(needs)))
+        grads = program.backward(vals, [head_grad], linked, tuple(needs))
         _write_grads(variables, [grads[i] for i in linked], taken)
         return True
 
@@ -407,7 +404,7 @@ class _GraphVjp:
         """The inputs' gradients as backend arrays (autograd's unrecorded backward)."""
         program = self.program
         heads = list(g) if program.differentiable > 1 else [g]
-        grads = program.backward(vals, heads, program.backward_plan(linked, needs))
+        grads = program.backward(vals, heads, linked, needs)
         return tuple(grads[i] for i in linked)
 
     def __call__(self, g, out, *inputs, needs, linked, vals):
