@@ -309,6 +309,14 @@ def test_softmax_cross_entropy_raw_vjp_equals_vjp():
     (raw, none) = SOFTMAX_CE.raw_vjp(g, out, x, label, needs=(True, False))
     (ref, _) = SOFTMAX_CE.vjp(nd.array(g), nd.array(out), nd.array(x), nd.array(label))
     assert none is None and raw.dtype == np.float32 and np.array_equal(raw, ref.asnumpy())
+    # the compiled forward also keeps softmax(x) for the gradient: the same loss, the same gradient, and
+    # the saved value left as it was (a retained graph is differentiated again from it)
+    saving_out, saved = SOFTMAX_CE.forward_saving(x, label)
+    assert np.array_equal(saving_out, out) and np.array_equal(saved, nd.softmax(nd.array(x)).asnumpy())
+    kept = saved.copy()
+    for _ in range(2):
+        (from_saved, _) = SOFTMAX_CE.raw_vjp(g, out, x, label, needs=(True, False), saved=saved)
+        assert np.array_equal(from_saved, raw) and np.array_equal(saved, kept)
 
 
 def _trainer_run(monkeypatch, enabled, network, task="classification", epochs=2):
@@ -345,7 +353,9 @@ def _gluon_net():
 @pytest.mark.parametrize("network", [_symbol_net(), _gluon_net], ids=["module", "hybridized-gluon"])
 def test_trainer_step_compiled_is_bit_identical(monkeypatch, network):
     fast, h_fast, p_fast = _trainer_run(monkeypatch, True, network)
-    assert [p for p in fast._step.programs.values() if p is not None], "the training step was not compiled"
+    programs = [p for p in fast._step.programs.values() if p is not None]
+    assert programs, "the training step was not compiled"
+    assert all(p.saved for p in programs)  # the loss keeps its softmax for the gradient
     _, h_slow, p_slow = _trainer_run(monkeypatch, False, network)
     assert h_fast == h_slow
     assert all(np.array_equal(p_fast[k], p_slow[k]) for k in p_fast)
@@ -442,11 +452,11 @@ def test_generated_code_runs_the_steps_in_order_and_shows_its_lines_in_traceback
         raise ValueError("boom")
     steps = [(SimpleNamespace(forward=scaled, n_out=1), (0,), 1, {"scale": 3}),
              (SimpleNamespace(forward=scaled, n_out=1), (1,), 2, {"scale": 2})]
-    forward = compiled_code.forward_function(SimpleNamespace(nslots=3, nfeed=1, steps=steps))
+    forward = compiled_code.forward_function(SimpleNamespace(nslots=3, nfeed=1, steps=steps, saved={}))
     assert forward([5]) == [5, 15, 30] and calls == [("scaled", 5, 3), ("scaled", 15, 2)]
     assert "v[2] = f1(v[1], scale=a1_scale)" in forward.source
     broken = compiled_code.forward_function(SimpleNamespace(
-        nslots=2, nfeed=1, steps=[(SimpleNamespace(forward=fails, n_out=1), (0,), 1, {})]))
+        nslots=2, nfeed=1, saved={}, steps=[(SimpleNamespace(forward=fails, n_out=1), (0,), 1, {})]))
     with pytest.raises(ValueError) as info:
         broken([1])
     assert "v[1] = f0(v[0])" in "".join(traceback.format_tb(info.tb))

@@ -148,6 +148,20 @@ def test_get_state_is_a_snapshot():
     np.testing.assert_array_equal(rnd.uniform(0, 1, (100,)), b)
 
 
+def test_snapshots_and_reseeding_share_keys_until_a_draw_writes_them():
+    rnd.seed(11)
+    first = rnd.uniform(0, 1, (3000,))  # the draw writes the keys: the seed's cached keys must stay fresh
+    state = rnd.get_state()
+    kept = state["key"].copy()
+    after = rnd.uniform(0, 1, (3000,))
+    np.testing.assert_array_equal(state["key"], kept)  # the snapshot did not move with the stream
+    assert not state["key"].flags.writeable
+    rnd.seed(11)
+    np.testing.assert_array_equal(rnd.uniform(0, 1, (3000,)), first)
+    rnd.set_state(state)
+    np.testing.assert_array_equal(rnd.uniform(0, 1, (3000,)), after)
+
+
 def test_set_state_rejects_garbage():
     with pytest.raises(ValueError, match="get_state"):
         rnd.set_state({"key": [1, 2, 3]})

@@ -366,6 +366,17 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     taken = {id(hg._data) for hg in head_grads}  # buffers the user still holds: copy, never adopt
     node = heads[0]._node
     alone = getattr(node.prim.vjp, "backward_alone", None) if len(heads) == 1 and type(node) is OpNode else None
+    if alone is not None:  # the graph is one compiled program (a traced step): it writes the gradients itself
+        saved = _mode.recording, _mode.training
+        _mode.recording, _mode.training = False, bool(train_mode)
+        try:
+            done = alone(node, head_grads[0]._data, taken)
+        finally:
+            _mode.recording, _mode.training = saved
+        if done:
+            if not retain_graph:
+                _free((node,))
+            return
     written = []
 
     def sink(var, g):  # g: a backend array (backward is never recorded)
@@ -373,10 +384,6 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
         written.append(var)
 
     with _Saved(recording=False, training=bool(train_mode)):
-        if alone is not None and alone(node, head_grads[0]._data, taken):  # the graph is one compiled program
-            if not retain_graph:
-                _free((node,))
-            return
         order, uses = _toposort(heads)
         rest = _propagate(heads, head_grads, order, None, uses, sink)
     if not retain_graph:

@@ -230,6 +230,7 @@ def _build(stand_ins, heads, ctx, capture=False, differentiable=None):
         head_slots.append(s)
     program = Program(nfeed, steps, head_slots, ctx, differentiable)
     program.captured = captured
+    vals += [None] * (program.nslots - len(vals))  # the traced run saved nothing for the gradients
     return program, vals
 
 
@@ -243,6 +244,12 @@ class Program:
         self.heads = heads
         self.ctx = ctx
         self.nslots = nfeed + sum(1 if p is None else p.n_out for p, _, _, _ in steps)
+        # a step whose primitive saves a value for its gradient (forward_saving) keeps it in a slot after all others
+        self.saved = {}
+        for k, (prim, _, _, _) in enumerate(steps):
+            if prim is not None and prim.forward_saving is not None:
+                self.saved[k] = self.nslots
+                self.nslots += 1
         self._plans = {}
         # the first `differentiable` heads are the autograd node's outputs; the rest come out as plain values
         self.differentiable = len(heads) if differentiable is None else differentiable
@@ -300,11 +307,12 @@ class Program:
                 if prim is not None and prim.vjp is not None and any(need[i] for i in ins):
                     need[first:first + prim.n_out] = [True] * prim.n_out
             steps = []
-            for prim, ins, first, attrs in reversed(self.steps):
+            for j in reversed(range(len(self.steps))):
+                prim, ins, first, attrs = self.steps[j]
                 if prim is not None and prim.vjp is not None:
                     in_needs = tuple([need[i] for i in ins])
                     if True in in_needs:
-                        steps.append((prim, prim.raw_vjp, first, ins, in_needs, attrs))
+                        steps.append((prim, prim.raw_vjp, first, ins, in_needs, attrs, self.saved.get(j)))
             plan = self._plans[k] = compiled_code.backward_function(self, steps, autograd.plain_nd_vjp)
         return plan(vals, head_grads)
 
@@ -336,13 +344,17 @@ class Step:
 
 def _write_grads(variables, grads, taken):
     """Each variable's gradient (summed where one variable is several inputs) written per its grad_req."""
-    total = {}
+    if len(set(variables)) < len(variables):
+        total = {}
+        for var, g in zip(variables, grads):
+            if g is not None:
+                prev = total.get(var)
+                total[var] = g if prev is None else prev + g
+        variables, grads = total.keys(), total.values()
+    write = autograd._write_grad
     for var, g in zip(variables, grads):
         if g is not None:
-            prev = total.get(var)
-            total[var] = g if prev is None else prev + g
-    for var, g in total.items():
-        autograd._write_grad(var, g, taken)
+            write(var, g, taken)
 
 
 def _head_grads(outputs, out_grads):

@@ -18,9 +18,12 @@ def forward_function(program):
             env[f"make{k}"], env[f"like{k}"], env[f"at{k}"] = attrs["make"], attrs["like"], attrs["attrs"]
             lines.append(f"    v[{first}] = make{k}(like{k}, at{k})")
             continue
-        env[f"f{k}"] = prim.forward
+        saved = program.saved.get(k)
+        env[f"f{k}"] = prim.forward if saved is None else prim.forward_saving
         call = f"f{k}({_args(ins, attrs, env, k)})"
         target = f"v[{first}]" if prim.n_out == 1 else f"v[{first}:{first + prim.n_out}]"
+        if saved is not None:  # (outputs, the value its gradient reads)
+            target = f"{target}, v[{saved}]"
         lines.append(f"    {target} = {call}")
     lines.append("    return v")
     return _define("forward", "raw", lines, env)
@@ -28,15 +31,16 @@ def forward_function(program):
 
 def backward_function(program, plan, nd_vjp):
     """``backward(vals, head_grads) -> grads``: every slot's gradient the ``plan`` reaches (None where nothing
-    flows). ``plan`` lists ``(primitive, raw_vjp, first output slot, input slots, needs, attrs)`` in reverse;
-    a step whose raw_vjp is missing or declines runs ``nd_vjp`` (its NDArray vjp on wrapped arrays)."""
+    flows). ``plan`` lists ``(primitive, raw_vjp, first output slot, input slots, needs, attrs, saved slot)``
+    in reverse (the saved slot None unless the forward saved a value for raw_vjp); a step whose raw_vjp is
+    missing or declines runs ``nd_vjp`` (its NDArray vjp on wrapped arrays)."""
     env = {"nd_vjp": nd_vjp, "ctx": program.ctx, "zeros_like": program.ctx.xp.zeros_like}
     lines = [f"    G = [None] * {program.nslots}"]
     written = set()  # slots an earlier line may have given a gradient: only those need a sum
     for i, h in enumerate(program.heads[:program.differentiable]):  # the heads that take a gradient
         lines.append(f"    G[{h}] = hg[{i}]" if h not in written else f"    G[{h}] = G[{h}] + hg[{i}]")
         written.add(h)
-    for k, (prim, raw, first, ins, needs, attrs) in enumerate(plan):
+    for k, (prim, raw, first, ins, needs, attrs, saved) in enumerate(plan):
         if written.isdisjoint(range(first, first + prim.n_out)):
             continue  # no gradient can reach this step's outputs
         env[f"p{k}"], env[f"n{k}"], env[f"at{k}"] = prim, needs, attrs
@@ -53,7 +57,8 @@ def backward_function(program, plan, nd_vjp):
             lines.append(f"        r = {fallback}")
         else:
             env[f"raw{k}"] = raw
-            lines += [f"        r = raw{k}(g, o, {_args(ins, attrs, env, k, extra=f'needs=n{k}')})",
+            extra = f"needs=n{k}" if saved is None else f"needs=n{k}, saved=v[{saved}]"
+            lines += [f"        r = raw{k}(g, o, {_args(ins, attrs, env, k, extra=extra)})",
                       "        if r is None:", f"            r = {fallback}"]
         for j, (s, wanted) in enumerate(zip(ins, needs)):
             if wanted and s not in written:  # the first gradient of this slot (None stays None)

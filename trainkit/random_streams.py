@@ -125,11 +125,35 @@ class _Bank:
     def __init__(self, seed_state=0):
         self.seed(seed_state)
 
+    _seeded = (None, None)  # the last seed's fresh keys: seeding costs 4 ms, and runs reseed with the same value
+
     def seed(self, seed_state):
-        base = (int(seed_state) * _SEED_MAGIC) % 2**32
-        seeds = (base + np.arange(_NUM_STATES, dtype=np.uint64)) % 2**32
-        self.key = _init_keys(seeds.astype(_U32))
+        self._key, self._seed = None, seed_state  # the keys are made on first use (import seeds too)
+        self._shared = False  # whether a snapshot (get_state) reads the keys: a draw then copies them first
         self.pos = np.full(_NUM_STATES, _N, np.int64)
+
+    def snapshot(self):
+        """The keys and positions as they are now, read-only, without copying 2.5 MB."""
+        self._shared = True
+        key = self.key.view()
+        key.flags.writeable = False
+        return key, self.pos.copy()
+
+    @property
+    def key(self):
+        if self._key is None:
+            last, keys = _Bank._seeded
+            if last != self._seed:
+                base = (int(self._seed) * _SEED_MAGIC) % 2**32
+                seeds = (base + np.arange(_NUM_STATES, dtype=np.uint64)) % 2**32
+                keys = _init_keys(seeds.astype(_U32))
+                _Bank._seeded = (self._seed, keys)
+            self._key, self._shared = keys, True  # shared with the cache until a draw writes them
+        return self._key
+
+    @key.setter
+    def key(self, value):
+        self._key, self._shared = value, False
 
     def draw_unit(self, counts, out=None):
         """The next counts[t] uniform [0,1) float32 values of each state t, concatenated."""
@@ -193,6 +217,8 @@ class _Bank:
             for r in range(len(counts)):
                 p = int(pos[r]) - lo
                 out[offsets[r]:offsets[r] + counts[r]] = dest[r, p:p + counts[r]]
+        if self._shared:
+            self.key = self.key.copy()
         self.key[rows] = new_key
         self.pos[rows] = end - twists * _N
 
@@ -240,8 +266,8 @@ def numpy_generator():
 
 def get_state():
     """A picklable snapshot of the whole generator, for checkpoints."""
-    return {"version": 1, "key": _bank.key.copy(), "pos": _bank.pos.copy(),
-            "shuffle": _shuffler.bit_generator.state}
+    key, pos = _bank.snapshot()
+    return {"version": 1, "key": key, "pos": pos, "shuffle": _shuffler.bit_generator.state}
 
 
 def set_state(state):

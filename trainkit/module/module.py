@@ -355,6 +355,7 @@ class Module(BaseModule):
         self._shape_cache = {}
         self._update_list = [(i, n, exec_args[n]) for i, n in enumerate(self._param_names)
                              if n not in self._fixed_param_names and exec_args[n].grad is not None]
+        self._update_args = ([i for i, _, _ in self._update_list], [w for _, _, w in self._update_list])
         self.binded = True
 
         if shared_module is not None:
@@ -782,8 +783,8 @@ class Module(BaseModule):
             raise ModuleStateError("update() needs an optimizer: call init_optimizer() (fit() does) first.")
         self._params_dirty = True
         if self._update_list:
-            self._updater([i for i, _, _ in self._update_list], [w.grad for _, _, w in self._update_list],
-                          [w for _, _, w in self._update_list])
+            indices, weights = self._update_args
+            self._updater(indices, [w.grad for w in weights], weights)
 
     def get_outputs(self, merge_multi_context=True):
         """The outputs of the last forward: a list of NDArrays, or with ``merge_multi_context=False`` MXNet's

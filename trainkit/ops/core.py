@@ -19,16 +19,21 @@ class Primitive:
     ``raw_vjp``, optional, is the same vjp on backend arrays (same arguments, plain arrays in and
     out, ``needs=`` always given), for the compiled path (``trainkit.compiled``): it must compute
     exactly what ``vjp`` computes, with the same primitives' forwards in the same order.
+    ``forward_saving``, optional (with a raw_vjp), is the forward that also returns a value its
+    gradient would otherwise compute again: ``(out, saved)``. The compiled path runs it and hands
+    ``saved=`` to raw_vjp (None when the forward ran without it); the value must be exactly what
+    raw_vjp would compute, and raw_vjp must not write into it (a graph may be differentiated twice).
     """
 
-    __slots__ = ("name", "forward", "vjp", "n_out", "wants_needs", "uses_out", "raw_vjp")
+    __slots__ = ("name", "forward", "vjp", "n_out", "wants_needs", "uses_out", "raw_vjp", "forward_saving")
 
-    def __init__(self, name, forward, vjp, n_out=1, raw_vjp=None):
+    def __init__(self, name, forward, vjp, n_out=1, raw_vjp=None, forward_saving=None):
         self.name = name
         self.forward = forward
         self.vjp = vjp
         self.n_out = n_out
         self.raw_vjp = raw_vjp
+        self.forward_saving = forward_saving
         # a vjp marked ``wants_needs`` gets needs=(bool per input) to skip products nobody uses
         self.wants_needs = getattr(vjp, "wants_needs", False)
 
@@ -65,9 +70,9 @@ def _reads_name(fn, name):
 REGISTRY = {}
 
 
-def primitive(name, forward, vjp, n_out=1, raw_vjp=None):
+def primitive(name, forward, vjp, n_out=1, raw_vjp=None, forward_saving=None):
     """Create and register a primitive under its MXNet operator name."""
-    prim = Primitive(name, forward, vjp, n_out, raw_vjp)
+    prim = Primitive(name, forward, vjp, n_out, raw_vjp, forward_saving)
     REGISTRY[name] = prim
     return prim
 

@@ -363,17 +363,38 @@ def _label_one_hot(label, like):
     return sh.one_hot(label, like.shape[-1], dtype=like._data.dtype)
 
 
+def _sce_parts(x, label):
+    """The summed loss, with the exponentials and their row sums: log_softmax's operations (the same
+    values as _log_softmax_fwd), evaluated at the labels only."""
+    shifted = x - x.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=-1, keepdims=True)
+    picked = shifted[np.arange(len(x)), label.astype(np.int64)]  # fancy indexing: take_along_axis costs more
+    picked -= np.log(total[:, 0])
+    return -picked.sum(keepdims=True), e, total
+
+
 def _sce_fwd(x, label):
-    logp = _log_softmax_fwd(x, -1)
-    picked = logp[np.arange(len(logp)), label.astype(np.int64)]  # fancy indexing: take_along_axis costs more
-    return -picked.sum(keepdims=True).reshape(1)
+    return _sce_parts(x, label)[0]
+
+
+def _sce_fwd_saving(x, label):
+    """The loss and softmax(x) for the gradient (_softmax_fwd's operations on the same exponentials)."""
+    loss, e, total = _sce_parts(x, label)
+    e /= total
+    return loss, e
+
+
+def _sce_raw_vjp(g, out, x, label, needs, saved=None):
+    """The vjp below on backend arrays: subtracting the comparison's True/False subtracts one_hot's 1.0/0.0."""
+    grad = _softmax_fwd(x, -1) if saved is None else saved.copy()
+    grad -= np.arange(x.shape[-1]) == label.astype(np.int64)[..., None]
+    grad *= g
+    return grad, None
 
 
 SOFTMAX_CE = primitive("softmax_cross_entropy", _sce_fwd, lambda g, out, x, label: (
-    (softmax(x) - _label_one_hot(label, x)) * g, None),
-    # the same on backend arrays: subtracting the comparison's True/False subtracts one_hot's 1.0/0.0
-    raw_vjp=lambda g, out, x, label, needs: (
-        (_softmax_fwd(x, -1) - (np.arange(x.shape[-1]) == label.astype(np.int64)[..., None])) * g, None))
+    (softmax(x) - _label_one_hot(label, x)) * g, None), raw_vjp=_sce_raw_vjp, forward_saving=_sce_fwd_saving)
 
 
 @operator(inputs=("data", "label"))

@@ -188,11 +188,13 @@ class Optimizer:
         """Count one more update of ``index`` (an int or a list); ``num_update`` is the maximum."""
         if not isinstance(index, (list, tuple)):
             index = [index]
+        counts, begin, most = self._index_update_count, self.begin_num_update, self.num_update
         for idx in index:
-            if idx not in self._index_update_count:
-                self._index_update_count[idx] = self.begin_num_update
-            self._index_update_count[idx] += 1
-            self.num_update = max(self._index_update_count[idx], self.num_update)
+            n = counts.get(idx, begin) + 1
+            counts[idx] = n
+            if n > most:
+                most = n
+        self.num_update = most
 
     def _get_lrs(self, indices):
         lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
@@ -207,7 +209,7 @@ class Optimizer:
     def _scaled(self, base, indices, attr, mults):
         """``base`` times each index's multiplier: from param_dict, then by index, then by name."""
         params, names = self.param_dict, self.idx2name
-        if not params and not mults:  # nothing scales (a Module's learning rates): every update runs this
+        if not base or (not params and not mults):  # nothing to scale (no weight decay; a Module's lrs)
             return [base] * len(indices)
         values = []
         for index in indices:

@@ -51,24 +51,26 @@ class SGD(Optimizer):
     def _update_impl(self, indices, weights, grads, states, multi_precision=False):
         if not isinstance(indices, (list, tuple)):
             indices, weights, grads, states = [indices], [weights], [grads], [states]
+        recording = autograd._mode.recording
         for index, weight, grad in zip(indices, weights, grads):
             if type(weight) is not NDArray or type(grad) is not NDArray or weight._data.shape != grad._data.shape or \
-                    (weight._node is not None and autograd._mode.recording):
+                    (recording and weight._node is not None):
                 _check_pair(self, index, weight, grad)  # the checks that raise, with their messages
         self._update_count(indices)
         lrs = self._get_lrs(indices)
         wds = self._get_wds(indices)
         clip = self.clip_gradient if _clip_on(self.clip_gradient) else None
         momentum = self.momentum if self.momentum > 0 else 0.0
-        for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
-            if multi_precision:
-                mom, master = state
+        rescale = self.rescale_grad
+        if multi_precision:
+            for weight, grad, (mom, master), lr, wd in zip(weights, grads, states, lrs, wds):
                 _sgd_step(master._ctx, master._data, grad._data.astype(np.float32),
-                          None if mom is None else mom._data, lr, wd, self.rescale_grad, clip, momentum)
+                          None if mom is None else mom._data, lr, wd, rescale, clip, momentum)
                 _write(weight, master._data.astype(weight._data.dtype))
-            else:
-                _sgd_step(weight._ctx, weight._data, grad._data,
-                          None if state is None else state._data, lr, wd, self.rescale_grad, clip, momentum)
+            return
+        for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
+            _sgd_step(weight._ctx, weight._data, grad._data, None if state is None else state._data,
+                      lr, wd, rescale, clip, momentum)
 
     def update(self, index, weight, grad, state):
         self._update_impl(index, weight, grad, state, multi_precision=False)
@@ -83,17 +85,19 @@ _SMALL = 1 << 15  # elements: below this a fresh temporary costs less than fetch
 
 
 def _sgd_step(ctx, w, g, mom, lr, wd, rescale, clip, momentum):
-    dt = w.dtype.type
-    lr, wd = dt(lr), dt(wd)
     if clip is None and not wd and w.size < _SMALL and g.dtype == w.dtype:
-        step = g * (lr * dt(rescale))  # the same (lr * rescale) * g as below, into a temporary
+        # the same (lr * rescale) * g as below, into a temporary; a Python float meets an array as the
+        # array's dtype, so with rescale 1 the product needs no numpy scalars (which cost more than the maths)
+        step = g * (float(lr) if rescale == 1 else w.dtype.type(lr) * w.dtype.type(rescale))
         if mom is not None and momentum:
-            mom *= dt(momentum)
+            mom *= float(momentum)
             mom -= step
             w += mom
         else:
             w -= step
         return
+    dt = w.dtype.type
+    lr, wd = dt(lr), dt(wd)
     xp = ctx.xp
     step, tmp = _scratch.get(ctx, w.dtype, w.shape, 2) if wd or (mom is not None and momentum) else \
         (_scratch.get(ctx, w.dtype, w.shape, 1)[0], None)

@@ -35,10 +35,13 @@ class Updater:
         if not weights:
             return
         states, synced, optimizer = self.states, self.states_synced, self.optimizer
-        optimizer._set_current_context(weights[0].context.device_id)
+        optimizer._set_current_context(weights[0]._ctx.device_id)
         dtype = weights[0]._data.dtype
         one_dtype = True
         for i, (idx, w, g) in enumerate(zip(indices, weights, grads)):
+            if synced.get(idx) is True and type(w) is NDArray and type(g) is NDArray:  # every step after the first
+                one_dtype = one_dtype and w._data.dtype == dtype
+                continue
             if not isinstance(w, NDArray) or not isinstance(g, NDArray):
                 bad = w if not isinstance(w, NDArray) else g
                 raise TypeError(f"Updater expects NDArrays for grad and weight, got {type(bad).__name__}. "
