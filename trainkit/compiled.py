@@ -330,16 +330,19 @@ class Step:
     def backward(self, out_grads=None):
         """``autograd.backward(outputs, out_grads)`` for this forward: each input variable's gradient is
         written per its grad_req (``.grad`` takes the fresh buffer, as autograd does)."""
-        program, feed = self.program, self.feed
         head_grads = _head_grads(self.outputs, out_grads)
-        variables = [(i, a._node) for i, a in enumerate(feed)
-                     if type(a._node) is autograd.Variable and a._node.grad_req != "null"]
+        linked, variables, Variable = [], [], autograd.Variable
+        for i, a in enumerate(self.feed):
+            node = a._node
+            if type(node) is Variable and node.grad_req != "null":
+                linked.append(i)
+                variables.append(node)
         if not variables:
             raise MXNetError("There are no inputs in computation graph that require gradients. (Every variable "
                              "reachable from the heads has grad_req='null', or none is reachable.)")
-        linked = tuple(i for i, _ in variables)
-        grads = program.backward(self.vals, head_grads, linked, (True,) * len(linked))
-        _write_grads([var for _, var in variables], [grads[i] for i in linked], {id(g) for g in head_grads})
+        linked = tuple(linked)
+        grads = self.program.backward(self.vals, head_grads, linked, (True,) * len(linked))
+        _write_grads(variables, [grads[i] for i in linked], {id(g) for g in head_grads})
 
 
 def _write_grads(variables, grads, taken):

@@ -7,6 +7,7 @@ trainkit runs on one process and device set, so ``kvstore`` is accepted and
 gradients are summed across a parameter's copies in place (``allreduce_grads``).
 """
 from .. import optimizer as opt
+from ..autograd import Variable
 from .parameter import Parameter, ParameterDict
 
 __all__ = ["Trainer"]
@@ -135,7 +136,7 @@ class Trainer:
             grads = param._grad if param._grad is not None else param.list_grad()
             if not ignore_stale_grad:
                 for data in datas:
-                    if not data._fresh_grad:
+                    if type(data._node) is not Variable or not data._node.fresh:
                         raise UserWarning(
                             f"Gradient of Parameter `{param.name}` on context {data.context} has not been updated "
                             "by backward since last `step`. This could mean a bug in your model that made it only "
@@ -143,11 +144,12 @@ class Trainer:
                             "only using a subset, call step with ignore_stale_grad=True to suppress this warning and "
                             "skip updating of Parameters with stale gradient")
             for (indices, gs, ws), arr, grad in zip(updates, datas, grads):
-                if not ignore_stale_grad or arr._fresh_grad:
+                node = arr._node  # a Variable (attach_grad) whose `fresh` says backward wrote its gradient
+                if type(node) is Variable and node.fresh:
                     indices.append(i)
                     gs.append(grad)
                     ws.append(arr)
-                    arr._fresh_grad = False
+                    node.fresh = False
         for updater, (indices, gs, ws) in zip(self._updaters, updates):
             if indices:
                 updater(indices, gs, ws)

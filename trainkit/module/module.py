@@ -347,6 +347,7 @@ class Module(BaseModule):
         self._exec_aux = exec_aux
         self._data_pos = [plan.positions.get(n, []) for n in self._data_names]
         self._label_pos = [(n, plan.positions[n]) for n in self._label_names if n in plan.positions]
+        self._labels_in_feed_order = [n for n, _ in self._label_pos] == list(self._label_names)
         self._state_pos = [plan.positions.get(n, []) for n in self._state_names]
         self._data_shapes = data_shapes
         self._label_shapes = label_shapes
@@ -630,10 +631,17 @@ class Module(BaseModule):
         if len(arrays) != len(names):
             raise MXNetError(f"forward: the batch has {len(arrays)} {what} array(s) but the module's {what} "
                              f"names are {names}.")
-        return [_as_nd(a, f"{what} '{n}'") for a, n in zip(arrays, names)]
+        return [a if type(a) is NDArray else _as_nd(a, f"{what} '{n}'") for a, n in zip(arrays, names)]
 
     def _labels_for(self, labels, label_expect):
         """Label arrays in feed order: the batch's (reshaped if only the layout differs) or zeros."""
+        if self._labels_in_feed_order and len(labels) == len(self._label_pos):
+            for (name, _), arr in zip(self._label_pos, labels):  # the usual batch: every label, as expected
+                want = label_expect.get(name)
+                if arr is None or (want is not None and arr._data.shape != want):
+                    break
+            else:
+                return labels
         given = dict(zip(self._label_names, labels))
         out = []
         for name, _ in self._label_pos:
@@ -679,13 +687,15 @@ class Module(BaseModule):
         if is_train is None:
             is_train = self.for_training
         data = self._batch_arrays(data_batch.data, self._data_names, "data")
-        for i, (arr, desc) in enumerate(zip(data, self._data_shapes)):
-            if arr._data.dtype != desc.dtype:
-                data[i] = arr.astype(desc.dtype)
-        labels = _as_list(getattr(data_batch, "label", None)) if self._label_pos else []
-        labels = [_as_nd(a, "label") for a in labels]
         bound = self._data_shapes
-        if any(a.shape != d.shape for a, d in zip(data, bound)):
+        reshaped = False
+        for i, (arr, desc) in enumerate(zip(data, bound)):
+            if arr._data.dtype != desc.dtype:
+                data[i] = arr = arr.astype(desc.dtype)
+            reshaped = reshaped or arr._data.shape != desc.shape
+        labels = _as_list(getattr(data_batch, "label", None)) if self._label_pos else []
+        labels = [a if type(a) is NDArray else _as_nd(a, "label") for a in labels]
+        if reshaped:
             label_expect, out_shapes = self._shapes_for(data, labels, "forward")
             # the batch fits: now record its shapes (MXNet reshapes the module here)
             self._data_shapes = [DataDesc(d.name, a.shape, d.dtype, d.layout) for d, a in zip(bound, data)]
@@ -706,7 +716,10 @@ class Module(BaseModule):
             self._recorded = record
             return
         feed = self._fill(data, label_arrays)
-        with autograd._Saved(recording=record, training=bool(is_train)):
+        mode = autograd._mode
+        saved = mode.recording, mode.training
+        mode.recording, mode.training = record, bool(is_train)
+        try:
             program = self._plan.program(feed) if record else None
             if program is not None:  # the compiled step: backward() runs it without autograd
                 self._compiled = program.start(feed)
@@ -714,6 +727,8 @@ class Module(BaseModule):
             else:
                 self._compiled = None
                 self._outputs = self._plan.run(feed)
+        finally:
+            mode.recording, mode.training = saved
         self._recorded = record
 
     # ----- monitoring: the same step through an Executor, which reports every array ------------------
