@@ -122,10 +122,10 @@ class _Bank:
     next draw, which is also std::mt19937's state right after seeding.
     """
 
+    _seeded = (None, None)  # the last seed's fresh keys: making them costs 4 ms, and runs reseed with one value
+
     def __init__(self, seed_state=0):
         self.seed(seed_state)
-
-    _seeded = (None, None)  # the last seed's fresh keys: seeding costs 4 ms, and runs reseed with the same value
 
     def seed(self, seed_state):
         self._key, self._seed = None, seed_state  # the keys are made on first use (import seeds too)
