@@ -298,12 +298,15 @@ def _plain_vjp(node, g, inputs, wanted):
     if prim.n_out != 1:  # outputs nobody used get zeros, as the recorded path gives them
         xp = inputs[0]._ctx.xp
         g = tuple(xp.zeros_like(o) if gi is None else gi for gi, o in zip(g, node.out))
-    xs = [x._data for x in inputs]
-    if prim.raw_vjp is not None:
-        results = prim.raw_vjp(g, node.out, *xs, needs=needs, **node.attrs)
+    raw = prim.raw_vjp
+    if raw is not None:
+        if len(inputs) == 1:  # most nodes: no list to build
+            results = raw(g, node.out, inputs[0]._data, needs=needs, **node.attrs)
+        else:
+            results = raw(g, node.out, *[x._data for x in inputs], needs=needs, **node.attrs)
         if results is not None:
             return results
-    return plain_nd_vjp(prim, g, node.out, xs, needs, node.attrs, inputs[0]._ctx)
+    return plain_nd_vjp(prim, g, node.out, [x._data for x in inputs], needs, node.attrs, inputs[0]._ctx)
 
 
 def plain_nd_vjp(prim, g, out, xs, needs, attrs, ctx):
@@ -340,13 +343,16 @@ def _recorded_vjp(node, g, inputs, wanted):
 def _needs(inputs, wanted):
     """Whether each input wants a gradient: a node's output does, a variable per its grad_req
     (or, for ``grad``, whether it is one of ``wanted``), a constant does not."""
+    if wanted is None:  # backward: one expression per input, no appends
+        return tuple([x._node is not None and (type(x._node) is OpNode or x._node.grad_req != "null")
+                      for x in inputs])
     out = []
     for x in inputs:
         node = x._node
         if node is None:
             out.append(False)
         elif type(node) is Variable:
-            out.append(node.grad_req != "null" if wanted is None else node in wanted)
+            out.append(node in wanted)
         else:
             out.append(True)
     return tuple(out)
