@@ -373,12 +373,8 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     node = heads[0]._node
     alone = getattr(node.prim.vjp, "backward_alone", None) if len(heads) == 1 and type(node) is OpNode else None
     if alone is not None:  # the graph is one compiled program (a traced step): it writes the gradients itself
-        saved = _mode.recording, _mode.training
-        _mode.recording, _mode.training = False, bool(train_mode)
-        try:
+        with _Saved(recording=False, training=bool(train_mode)):
             done = alone(node, head_grads[0]._data, taken)
-        finally:
-            _mode.recording, _mode.training = saved
         if done:
             if not retain_graph:
                 _free((node,))

@@ -716,10 +716,7 @@ class Module(BaseModule):
             self._recorded = record
             return
         feed = self._fill(data, label_arrays)
-        mode = autograd._mode
-        saved = mode.recording, mode.training
-        mode.recording, mode.training = record, bool(is_train)
-        try:
+        with autograd._Saved(recording=record, training=bool(is_train)):
             program = self._plan.program(feed) if record else None
             if program is not None:  # the compiled step: backward() runs it without autograd
                 self._compiled = program.start(feed)
@@ -727,8 +724,6 @@ class Module(BaseModule):
             else:
                 self._compiled = None
                 self._outputs = self._plan.run(feed)
-        finally:
-            mode.recording, mode.training = saved
         self._recorded = record
 
     # ----- monitoring: the same step through an Executor, which reports every array ------------------

@@ -387,8 +387,8 @@ def _sce_fwd_saving(x, label):
 
 def _sce_raw_vjp(g, out, x, label, needs, saved=None):
     """The vjp below on backend arrays: subtracting the comparison's True/False subtracts one_hot's 1.0/0.0."""
-    grad = _softmax_fwd(x, -1) if saved is None else saved.copy()
-    grad -= np.arange(x.shape[-1]) == label.astype(np.int64)[..., None]
+    softmax_x = _softmax_fwd(x, -1) if saved is None else saved
+    grad = softmax_x - (np.arange(x.shape[-1]) == label.astype(np.int64)[..., None])
     grad *= g
     return grad, None
 
