@@ -77,9 +77,9 @@ def program_of(node):
     return vjp.program if isinstance(vjp, _GraphVjp) else None
 
 
-def key(feed):
+def key(feed, training):
     """What a program depends on besides the graph: each input's shape and dtype, and the training flag."""
-    k = [autograd._mode.training]
+    k = [training]
     for a in feed:  # a loop, not a generator: this runs on every call of a bound graph
         data = a._data
         k.append(data.shape)
@@ -135,7 +135,7 @@ class TracedStep:
         feed = [x, y]
         if not ENABLED or x._ctx.device_type != "cpu":
             return self.step(x, y)
-        k = key(feed)
+        k = key(feed, autograd._mode.training)
         program = self.programs.get(k, _MISSING)
         if program is None:
             return self.step(x, y)
@@ -251,6 +251,7 @@ class Program:
                 self.saved[k] = self.nslots
                 self.nslots += 1
         self._plans = {}
+        self._ones = {}
         # the first `differentiable` heads are the autograd node's outputs; the rest come out as plain values
         self.differentiable = len(heads) if differentiable is None else differentiable
         vjp = _GraphVjp(self)
@@ -286,6 +287,16 @@ class Program:
                 return [NDArray(h, ctx, node, i) for i, h in enumerate(heads[:k])] + \
                     [NDArray(h, ctx) for h in heads[k:]]
         return [NDArray(h, ctx) for h in heads]
+
+    def ones_like(self, data):
+        """Ones shaped like ``data``, one read-only array per shape and dtype: the default head gradient (no
+        vjp writes into its ``g``; were one to, numpy would raise rather than change the next step's)."""
+        k = (data.shape, data.dtype)
+        ones = self._ones.get(k)
+        if ones is None:
+            ones = self._ones[k] = self.ctx.xp.ones_like(data)
+            ones.flags.writeable = False
+        return ones
 
     def start(self, feed):
         """Run the forward for ``feed`` and return the ``Step`` whose ``backward`` finishes it (Module's
@@ -330,7 +341,8 @@ class Step:
     def backward(self, out_grads=None):
         """``autograd.backward(outputs, out_grads)`` for this forward: each input variable's gradient is
         written per its grad_req (``.grad`` takes the fresh buffer, as autograd does)."""
-        head_grads = _head_grads(self.outputs, out_grads)
+        program = self.program
+        head_grads = _head_grads(self.outputs, out_grads, program)
         linked, variables, Variable = [], [], autograd.Variable
         for i, a in enumerate(self.feed):
             node = a._node
@@ -341,7 +353,7 @@ class Step:
             raise MXNetError("There are no inputs in computation graph that require gradients. (Every variable "
                              "reachable from the heads has grad_req='null', or none is reachable.)")
         linked = tuple(linked)
-        grads = self.program.backward(self.vals, head_grads, linked, (True,) * len(linked))
+        grads = program.backward(self.vals, head_grads, linked, (True,) * len(linked))
         _write_grads(variables, [grads[i] for i in linked], {id(g) for g in head_grads})
 
 
@@ -360,23 +372,20 @@ def _write_grads(variables, grads, taken):
             write(var, g, taken)
 
 
-def _head_grads(outputs, out_grads):
+def _head_grads(outputs, out_grads, program):
     """The head gradients as backend arrays: ``out_grads`` (an NDArray, a list, None) checked as autograd
-    checks them; ones where none is given."""
+    checks them; the program's read-only ones where none is given."""
     NDArray = _nd.NDArray
     if out_grads is None:
-        given = [None] * len(outputs)
-    else:
-        given = [out_grads] if isinstance(out_grads, NDArray) else list(out_grads)
-        if len(given) != len(outputs):
-            raise ValueError(f"heads and head_grads must be lists of the same length ({len(outputs)} heads, "
-                             f"{len(given)} head_grads).")
+        return [program.ones_like(h._data) for h in outputs]
+    given = [out_grads] if isinstance(out_grads, NDArray) else list(out_grads)
+    if len(given) != len(outputs):
+        raise ValueError(f"heads and head_grads must be lists of the same length ({len(outputs)} heads, "
+                         f"{len(given)} head_grads).")
     out = []
     for i, (h, g) in enumerate(zip(outputs, given)):
         if g is None:
-            ones = h._ctx.xp.empty_like(h._data)
-            ones.fill(1)
-            out.append(ones)
+            out.append(program.ones_like(h._data))
         elif not isinstance(g, NDArray):
             raise TypeError(f"head gradient {i} must be an NDArray, got {type(g).__name__}.")
         elif g.shape != h.shape:

@@ -4,7 +4,7 @@ says how one node runs (its ``mx.nd`` operator, a replayed recorded primitive, o
 """
 import numpy as np
 
-from . import compiled
+from . import autograd, compiled
 from .base import MXNetError
 from .ndarray.ndarray import apply
 from .symbol_infer import _open_shape, _shape_param
@@ -132,7 +132,7 @@ class _Plan:
             try:
                 if feed[0]._ctx.device_type != "cpu":
                     return self.run_imperative(feed)
-                k = compiled.key(feed)
+                k = compiled.key(feed, autograd._mode.training)
             except AttributeError:  # an input is missing (None): the imperative run says which
                 return self.run_imperative(feed)
             program = programs.get(k, _UNTRACED)
@@ -144,13 +144,13 @@ class _Plan:
                 return heads
         return self.run_imperative(feed)
 
-    def program(self, feed):
-        """The compiled program already traced for ``feed``'s shapes (and the training flag), or None."""
+    def program(self, feed, training):
+        """The compiled program already traced for ``feed``'s shapes and the training flag, or None."""
         programs = self._programs
         if not programs:
             return None
         try:
-            return programs.get(compiled.key(feed)) if feed[0]._ctx.device_type == "cpu" else None
+            return programs.get(compiled.key(feed, training)) if feed[0]._ctx.device_type == "cpu" else None
         except AttributeError:  # an input is missing
             return None
 

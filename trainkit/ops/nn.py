@@ -109,15 +109,17 @@ def _fc_vjp(g, out, x, w, *bias, num_hidden, flatten, needs):
 
 def _fc_raw_vjp(g, out, x, w, *bias, num_hidden, flatten, needs):
     """``_fc_vjp`` on backend arrays (the compiled path): the same products in the same order."""
-    x2, g2 = x, g
-    if x.ndim != 2:
+    if x.ndim == 2:  # DOT's and SUM's forwards, called as they call numpy (small layers pay per call)
+        dx = blas_threads.dot(g, w) if needs[0] else None
+        dw = blas_threads.dot(g.T, x) if needs[1] else None
+        db = g.sum(axis=(0,)) if bias and needs[2] else None
+    else:
         x2 = x.reshape(x.shape[0], -1) if flatten else x.reshape(-1, x.shape[-1])
         g2 = g.reshape(-1, num_hidden)
-    dx = _dot_fwd(g2, w, False, False).reshape(x.shape) if needs[0] else None
-    dw = _dot_fwd(g2, x2, True, False) if needs[1] else None
-    if not bias:
-        return dx, dw
-    return dx, dw, (reduce.SUM.forward(g2, axes=(0,), keepdims=False) if needs[2] else None)
+        dx = _dot_fwd(g2, w, False, False).reshape(x.shape) if needs[0] else None
+        dw = _dot_fwd(g2, x2, True, False) if needs[1] else None
+        db = reduce.SUM.forward(g2, axes=(0,), keepdims=False) if bias and needs[2] else None
+    return (dx, dw, db) if bias else (dx, dw)
 
 
 FULLY_CONNECTED = primitive("FullyConnected", _fc_fwd, _fc_vjp, raw_vjp=_fc_raw_vjp)
@@ -452,8 +454,12 @@ def _softmax_output_raw_vjp(g, out, x, label, grad_scale, ignore_label, use_igno
     return diff, None
 
 
-SOFTMAX_OUTPUT = primitive("SoftmaxOutput", lambda x, label, axis, **attrs: _softmax_fwd(x, axis),
-                           _softmax_output_vjp, raw_vjp=_softmax_output_raw_vjp)
+def _softmax_output_fwd(x, label, grad_scale, ignore_label, use_ignore, normalization, axis, smooth_alpha,
+                        multi_output):
+    return _softmax_fwd(x, axis)  # the attributes are named, not collected: a dict per call shows on small heads
+
+
+SOFTMAX_OUTPUT = primitive("SoftmaxOutput", _softmax_output_fwd, _softmax_output_vjp, raw_vjp=_softmax_output_raw_vjp)
 
 
 def SoftmaxOutput(data, label, grad_scale=1.0, ignore_label=-1.0, multi_output=False, use_ignore=False,

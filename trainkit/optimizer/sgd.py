@@ -68,9 +68,20 @@ class SGD(Optimizer):
                           None if mom is None else mom._data, lr, wd, rescale, clip, momentum)
                 _write(weight, master._data.astype(weight._data.dtype))
             return
+        small = clip is None and rescale == 1  # _sgd_step's first case, inlined: small networks pay per call
         for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
-            _sgd_step(weight._ctx, weight._data, grad._data, None if state is None else state._data,
-                      lr, wd, rescale, clip, momentum)
+            w, g = weight._data, grad._data
+            if small and not wd and w.size < _SMALL and g.dtype == w.dtype:
+                step = g * float(lr)
+                if state is not None and momentum:
+                    mom = state._data
+                    mom *= float(momentum)
+                    mom -= step
+                    w += mom
+                else:
+                    w -= step
+                continue
+            _sgd_step(weight._ctx, w, g, None if state is None else state._data, lr, wd, rescale, clip, momentum)
 
     def update(self, index, weight, grad, state):
         self._update_impl(index, weight, grad, state, multi_precision=False)

@@ -25,13 +25,15 @@ class Updater:
         self.aggregate_updates = optimizer.aggregate_num > 0
 
     def __call__(self, index, grad, weight):
-        if not isinstance(index, (list, tuple)):
+        if type(index) is list and type(grad) is list and type(weight) is list:  # Module's and Gluon's calls
+            indices, grads, weights = index, grad, weight  # read, never changed (a bytes index copies first)
+        elif not isinstance(index, (list, tuple)):
             indices, grads, weights = [index], [grad], [weight]
         else:
             indices, grads, weights = list(index), _as_list(grad), _as_list(weight)
-            if not len(indices) == len(grads) == len(weights):
-                raise ValueError(f"Updater got {len(indices)} indices, {len(grads)} gradients and "
-                                 f"{len(weights)} weights; pass one gradient and one weight per index.")
+        if not len(indices) == len(grads) == len(weights):
+            raise ValueError(f"Updater got {len(indices)} indices, {len(grads)} gradients and "
+                             f"{len(weights)} weights; pass one gradient and one weight per index.")
         if not weights:
             return
         states, synced, optimizer = self.states, self.states_synced, self.optimizer
@@ -40,13 +42,16 @@ class Updater:
         one_dtype = True
         for i, (idx, w, g) in enumerate(zip(indices, weights, grads)):
             if synced.get(idx) is True and type(w) is NDArray and type(g) is NDArray:  # every step after the first
-                one_dtype = one_dtype and w._data.dtype == dtype
+                if w._data.dtype != dtype:
+                    one_dtype = False
                 continue
             if not isinstance(w, NDArray) or not isinstance(g, NDArray):
                 bad = w if not isinstance(w, NDArray) else g
                 raise TypeError(f"Updater expects NDArrays for grad and weight, got {type(bad).__name__}. "
                                 "Call it as updater(index, grad, weight) with mx.nd arrays.")
             if isinstance(idx, bytes):
+                if indices is index:
+                    indices = list(index)
                 idx = indices[i] = idx.decode()
             if idx not in states:
                 states[idx] = optimizer.create_state_multi_precision(idx, w)
