@@ -162,8 +162,9 @@ def test_untraceable_constant_restores_the_random_stream(monkeypatch):
         assert np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("needs", [None, (False, True, True), (True, False, True), (False, True, False)])
 @pytest.mark.parametrize("case", ["2d", "flatten", "no_flatten", "no_bias"])
-def test_fully_connected_raw_vjp_equals_vjp(case):
+def test_fully_connected_raw_vjp_equals_vjp(case, needs):
     from trainkit.ops.nn import FULLY_CONNECTED as FC
     rng = np.random.default_rng(4)
     shape = {"2d": (5, 6), "flatten": (5, 2, 3), "no_flatten": (5, 2, 6), "no_bias": (5, 6)}[case]
@@ -174,11 +175,15 @@ def test_fully_connected_raw_vjp_equals_vjp(case):
     inputs = [x, w] + ([] if case == "no_bias" else [rng.normal(size=(4,)).astype(np.float32)])
     out = FC.forward(*inputs, num_hidden=4, flatten=flatten)
     g = rng.normal(size=out.shape).astype(np.float32)
-    needs = (True,) * len(inputs)
+    needs = (True,) * len(inputs) if needs is None else needs[:len(inputs)]
     raw = FC.raw_vjp(g, out, *inputs, num_hidden=4, flatten=flatten, needs=needs)
     ref = FC.vjp(nd.array(g), nd.array(out), *map(nd.array, inputs), num_hidden=4, flatten=flatten, needs=needs)
-    for r, e in zip(raw, ref):
-        assert r.shape == e.shape and np.array_equal(r, e.asnumpy())
+    assert len(raw) == len(ref) == len(inputs)
+    for r, e, wanted in zip(raw, ref, needs):
+        if not wanted:
+            assert r is None and e is None
+        else:
+            assert r.shape == e.shape and np.array_equal(r, e.asnumpy())
 
 
 @pytest.mark.parametrize("normalization,grad_scale", [("null", 1.0), ("batch", 1.0), ("batch", 0.5)])
@@ -479,3 +484,44 @@ def test_a_gradient_summed_over_several_consumers_is_bit_identical(monkeypatch):
     w, b = (p.data().asnumpy() for p in (net.dense.weight, net.dense.bias))
     h = x.asnumpy() @ w.T + b
     np.testing.assert_allclose(found[0][1], (2 * h + 1 - np.tanh(h) ** 2).sum(axis=0), rtol=1e-5)
+
+
+def test_default_head_gradient_is_ones_read_only_and_shared(monkeypatch):
+    # Module.backward() without out_grads: ones, from one read-only array per shape that no vjp may write to
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    net = mx.sym.tanh(mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=3, name="fc"))
+    mod = mx.mod.Module(net, label_names=None)
+    mod.bind(data_shapes=[("data", (4, 5))])
+    mod.init_params(mx.init.Xavier())
+    x = np.random.default_rng(1).normal(size=(4, 5)).astype(np.float32)
+    batch = mx.io.DataBatch([nd.array(x)])
+    grads = []
+    for out_grads in (None, [nd.ones((4, 3))], None):
+        mod.forward(batch, is_train=True)
+        mod.backward(out_grads)
+        grads.append(mod._exec_args["fc_weight"].grad.asnumpy())
+    (program,) = mod._plan._programs.values()
+    out = mod.get_outputs()[0].asnumpy()
+    ones = program.ones_like(out)
+    assert ones is program.ones_like(out) and not ones.flags.writeable and (ones == 1).all()
+    w = mod._exec_args["fc_weight"].asnumpy()
+    b = mod._exec_args["fc_bias"].asnumpy()
+    expected = (1 - np.tanh(x @ w.T + b) ** 2).T @ x
+    for g in grads:
+        np.testing.assert_allclose(g, expected, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(grads[0], grads[1]) and np.array_equal(grads[0], grads[2])
+
+
+def test_module_forward_leaves_the_batch_lists_alone(monkeypatch):
+    # a float64 batch is cast for the bound float32 graph without touching the batch's own list
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    mod = mx.mod.Module(_mlp(), context=mx.cpu())
+    mod.bind(data_shapes=[("data", (8, 12))], label_shapes=[("softmax_label", (8,))])
+    mod.init_params(mx.init.Xavier())
+    data, label = nd.array(np.ones((8, 12)), dtype="float64"), nd.zeros((8,))
+    batch = mx.io.DataBatch([data], [label])
+    for _ in range(2):  # the trace, then the compiled program
+        mod.forward(batch, is_train=True)
+        mod.backward()
+    assert batch.data[0] is data and batch.data[0].dtype == np.float64 and batch.label[0] is label
+    assert mod._plan._programs and mod.get_outputs()[0].shape == (8, 5)

@@ -378,3 +378,15 @@ def test_updater_lists_equal_one_weight_at_a_time(n, dtypes):
 
     for a, b in zip(run(True), run(False)):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_updater_leaves_the_callers_lists_as_they_were():
+    # Module and Gluon pass their own lists every step: the Updater reads them, a bytes index (as pickled
+    # states from MXNet carry) is decoded into a copy
+    updater = opt.get_updater(opt.SGD(learning_rate=0.5))
+    indices, w, g = [b"0"], nd(W0), nd(GRADS[0])
+    grads, weights = [g], [w]
+    updater(indices, grads, weights)
+    assert indices == [b"0"] and grads == [g] and weights == [w]
+    assert list(updater.states) == ["0"]
+    np.testing.assert_allclose(w.asnumpy(), W0 - 0.5 * GRADS[0], rtol=1e-6)
