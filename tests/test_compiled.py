@@ -417,6 +417,30 @@ def test_backward_of_a_graph_that_is_one_compiled_node(monkeypatch):
         assert np.array_equal(fast, slow) and np.abs(fast).sum() > 0
 
 
+def test_one_compiled_node_backward_with_and_without_a_head_gradient(monkeypatch):
+    # no head gradient: the program's shared read-only ones; a given one: checked and used, never adopted
+    x = nd.array(np.random.default_rng(6).normal(size=(6, 4)))
+    net = _dense_loss(monkeypatch, True, lambda F, h: F.sum(F.tanh(h) ** 2))
+    grads = []
+    for head, value in ((None, None), (nd.ones((1,)), 1.0), (nd.array([2.0]), 2.0), (None, None)):
+        with autograd.record():
+            loss = net(x)
+        loss.backward(head)
+        grads.append(net.dense.weight.data().grad.asnumpy())
+        if head is not None:
+            assert head.asnumpy().tolist() == [value]
+    program = compiled.program_of(loss._node)
+    assert program is not None
+    ones = program.ones_like(loss._data)
+    assert not ones.flags.writeable and ones.tolist() == [1.0]
+    assert np.array_equal(grads[0], grads[1]) and np.array_equal(grads[0], grads[3])
+    np.testing.assert_allclose(grads[2], 2 * grads[0], rtol=1e-6)
+    with autograd.record():
+        loss = net(x)
+    with pytest.raises(ValueError, match="shape"):
+        loss.backward(nd.ones((2,)))
+
+
 def test_a_multi_output_primitive_in_a_program(monkeypatch):
     """slogdet has two outputs; only logdet feeds the loss, so the sign's gradient is zeros, as autograd's."""
     found = []

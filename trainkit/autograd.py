@@ -368,17 +368,23 @@ def _free(order):
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     """Compute the gradients of ``heads`` and write them into the marked variables' ``.grad``."""
     heads = _as_list(heads)
-    head_grads = _head_gradients(heads, head_grads)
-    taken = {id(hg._data) for hg in head_grads}  # buffers the user still holds: copy, never adopt
     node = heads[0]._node
-    alone = getattr(node.prim.vjp, "backward_alone", None) if len(heads) == 1 and type(node) is OpNode else None
+    alone = getattr(node.prim.vjp, "backward_alone", None) \
+        if len(heads) == 1 and type(node) is OpNode and node.inputs is not None else None
     if alone is not None:  # the graph is one compiled program (a traced step): it writes the gradients itself
+        if head_grads is None:
+            g, taken = None, set()  # the program's own read-only ones
+        else:
+            g = _head_gradients(heads, head_grads)[0]._data
+            taken = {id(g)}
         with _Saved(recording=False, training=bool(train_mode)):
-            done = alone(node, head_grads[0]._data, taken)
+            done = alone(node, g, taken)
         if done:
             if not retain_graph:
                 _free((node,))
             return
+    head_grads = _head_gradients(heads, head_grads)
+    taken = {id(hg._data) for hg in head_grads}  # buffers the user still holds: copy, never adopt
     written = []
 
     def sink(var, g):  # g: a backend array (backward is never recorded)

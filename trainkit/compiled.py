@@ -407,7 +407,8 @@ class _GraphVjp:
     def backward_alone(self, node, head_grad, taken):
         """``autograd.backward`` of a graph that is this one node (a traced training step: loss.backward()),
         without autograd's walk: the program's gradients go straight to the variables. False (autograd then
-        runs as usual) when an input is not a variable, or none wants a gradient (autograd says so)."""
+        runs as usual) when an input is not a variable, or none wants a gradient (autograd says so). A
+        ``head_grad`` of None stands for ones (the program's read-only array, added to ``taken``)."""
         program = self.program
         if program.differentiable != 1:
             return False
@@ -420,6 +421,9 @@ class _GraphVjp:
         if True not in needs:
             return False
         linked, vals = node.attrs["linked"], node.attrs["vals"]
+        if head_grad is None:
+            head_grad = program.ones_like(node.out)
+            taken.add(id(head_grad))
         grads = program.backward(vals, [head_grad], linked, tuple(needs))
         _write_grads(variables, [grads[i] for i in linked], taken)
         return True

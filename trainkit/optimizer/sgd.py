@@ -68,11 +68,11 @@ class SGD(Optimizer):
                           None if mom is None else mom._data, lr, wd, rescale, clip, momentum)
                 _write(weight, master._data.astype(weight._data.dtype))
             return
-        small = clip is None and rescale == 1  # _sgd_step's first case, inlined: small networks pay per call
         for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
             w, g = weight._data, grad._data
-            if small and not wd and w.size < _SMALL and g.dtype == w.dtype:
-                step = g * float(lr)
+            if clip is None and not wd and w.size < _SMALL and g.dtype == w.dtype:  # _sgd_step's first case,
+                # inlined: small networks pay per call
+                step = g * (float(lr) if rescale == 1 else w.dtype.type(lr) * w.dtype.type(rescale))
                 if state is not None and momentum:
                     mom = state._data
                     mom *= float(momentum)
