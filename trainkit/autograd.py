@@ -54,26 +54,30 @@ class _RecordingStateScope:
     left as the block leaves it) and is observable, so it is kept.
     """
 
+    __slots__ = ("_enter_record", "_enter_train", "_prev_record", "_prev_train")
+
     def __init__(self, is_record, train_mode):
         self._enter_record = None if is_record is None else bool(is_record)
         self._enter_train = None if train_mode is None else bool(train_mode)
-        self._prev_record = None
-        self._prev_train = None
+        self._prev_record = self._prev_train = None
 
     def __enter__(self):
-        mode = _mode
-        if self._enter_record is not None:
-            self._prev_record, mode.recording = mode.recording, self._enter_record
-        if self._enter_train is not None:
-            self._prev_train, mode.training = mode.training, self._enter_train
+        mode = _mode  # a thread-local: each flag is read and written once
+        record, train = self._enter_record, self._enter_train
+        if record is not None:
+            self._prev_record = mode.recording
+            mode.recording = record
+        if train is not None:
+            self._prev_train = mode.training
+            mode.training = train
         return self
 
     def __exit__(self, *exc):
-        mode = _mode
-        if self._enter_record is not None and self._prev_record != self._enter_record:
-            mode.recording = self._prev_record
-        if self._enter_train is not None and self._prev_train != self._enter_train:
-            mode.training = self._prev_train
+        record, train = self._enter_record, self._enter_train
+        if record is not None and self._prev_record != record:
+            _mode.recording = self._prev_record
+        if train is not None and self._prev_train != train:
+            _mode.training = self._prev_train
 
 
 def record(train_mode=True):
@@ -294,16 +298,24 @@ def _plain_vjp(node, g, inputs, wanted):
     """The node's input gradients as backend arrays (None where there is none), from ``g`` (one, or one
     per output): its primitive's raw_vjp, or its NDArray vjp on wrapped arrays (nothing is recorded)."""
     prim = node.prim
-    needs = _needs(inputs, wanted)
+    if wanted is None and len(inputs) == 1:  # most nodes: one input, which wants a gradient unless 'null'
+        parent = inputs[0]._node
+        needs = _WANTED if type(parent) is OpNode or (parent is not None and parent.grad_req != "null") \
+            else _UNWANTED
+    else:
+        needs = _needs(inputs, wanted)
     if prim.n_out != 1:  # outputs nobody used get zeros, as the recorded path gives them
         xp = inputs[0]._ctx.xp
         g = tuple(xp.zeros_like(o) if gi is None else gi for gi, o in zip(g, node.out))
     raw = prim.raw_vjp
     if raw is not None:
-        if len(inputs) == 1:  # most nodes: no list to build
-            results = raw(g, node.out, inputs[0]._data, needs=needs, **node.attrs)
+        attrs = node.attrs
+        if len(inputs) == 1:  # no list to build, and no empty **{} to unpack (it costs a call's worth)
+            results = raw(g, node.out, inputs[0]._data, needs=needs, **attrs) if attrs else \
+                raw(g, node.out, inputs[0]._data, needs=needs)
         else:
-            results = raw(g, node.out, *[x._data for x in inputs], needs=needs, **node.attrs)
+            results = raw(g, node.out, *[x._data for x in inputs], needs=needs, **attrs) if attrs else \
+                raw(g, node.out, *[x._data for x in inputs], needs=needs)
         if results is not None:
             return results
     return plain_nd_vjp(prim, g, node.out, [x._data for x in inputs], needs, node.attrs, inputs[0]._ctx)
@@ -338,6 +350,9 @@ def _recorded_vjp(node, g, inputs, wanted):
     if prim.wants_needs:
         return prim.vjp(g, out, *inputs, needs=_needs(inputs, wanted), **attrs)
     return prim.vjp(g, out, *inputs, **attrs)
+
+
+_WANTED, _UNWANTED = (True,), (False,)
 
 
 def _needs(inputs, wanted):

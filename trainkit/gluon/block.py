@@ -477,12 +477,14 @@ class HybridBlock(Block):
 
     def forward(self, x, *args):
         """Run ``hybrid_forward`` with NDArrays (imperative or the cached graph) or Symbols (builds a graph)."""
-        if self._cached_op is not None and self._active and self._plain_arity == len(args) + 1 and \
-                type(x) is NDArray and (not args or all(type(a) is NDArray for a in args)):
+        arrays = type(x) is NDArray and _all_arrays(args)
+        if arrays and self._cached_op is not None and self._active and self._plain_arity == len(args) + 1:
             outs = self._cached_op.run((x,) + args, x._ctx)  # the hot path: a traced graph, array inputs
             return _regroup(outs, self._out_format)[0]
-        if not self._active and type(x) is NDArray and (not args or all(type(a) is NDArray for a in args)):
-            return self._forward_imperative(x._ctx, x, *args)  # the common imperative call
+        if arrays and not self._active:  # the common imperative call
+            if not self._reg_params:  # a block without parameters of its own (a loss, an activation)
+                return self.hybrid_forward(_nd_module(), x, *args)
+            return self._forward_imperative(x._ctx, x, *args)
         symbol = _symbol_module()
         flat = _gather([x] + list(args))
         has_symbol = any(isinstance(a, symbol.Symbol) for a in flat)
@@ -531,6 +533,15 @@ class HybridBlock(Block):
             elif name in aux_names:
                 arg_dict[f"aux:{name}"] = param._reduce()
         _nd_module().save(f"{path}-{epoch:04d}.params", arg_dict)
+
+
+def _all_arrays(args):
+    """Whether every extra input is an NDArray (most calls pass none or one: no generator for those)."""
+    if not args:
+        return True
+    if len(args) == 1:
+        return type(args[0]) is NDArray
+    return all(type(a) is NDArray for a in args)
 
 
 from .symbol_block import SymbolBlock  # noqa: E402,F401 - MXNet's gluon.block.SymbolBlock path

@@ -128,31 +128,40 @@ class Trainer:
 
     def _update(self, ignore_stale_grad=False):
         updates = [([], [], []) for _ in self._updaters]  # per device: indices, gradients, weights
+        one = len(updates) == 1
+        indices, gs, ws = updates[0]
         for i, param in enumerate(self._params):
-            if param.grad_req == "null":
-                continue
-            # the lists themselves when they exist; list_data/list_grad otherwise, for their errors
-            datas = param._data if param._data is not None else param.list_data()
-            grads = param._grad if param._grad is not None else param.list_grad()
-            if not ignore_stale_grad:
-                for data in datas:
-                    if type(data._node) is not Variable or not data._node.fresh:
-                        raise UserWarning(
-                            f"Gradient of Parameter `{param.name}` on context {data.context} has not been updated "
-                            "by backward since last `step`. This could mean a bug in your model that made it only "
-                            "use a subset of the Parameters (Blocks) for this iteration. If you are intentionally "
-                            "only using a subset, call step with ignore_stale_grad=True to suppress this warning and "
-                            "skip updating of Parameters with stale gradient")
-            for (indices, gs, ws), arr, grad in zip(updates, datas, grads):
+            grads = param._grad  # the lists themselves (a gradient list implies grad_req != 'null' and data)
+            if grads is None:
+                if param.grad_req == "null":
+                    continue
+                grads = param.list_grad()  # for its error: not initialized yet
+            datas = param._data
+            if one and len(datas) == 1:  # one device (the usual case): no zip per parameter
+                arr = datas[0]
                 node = arr._node  # a Variable (attach_grad) whose `fresh` says backward wrote its gradient
                 if type(node) is Variable and node.fresh:
                     indices.append(i)
-                    gs.append(grad)
+                    gs.append(grads[0])
                     ws.append(arr)
                     node.fresh = False
-        for updater, (indices, gs, ws) in zip(self._updaters, updates):
-            if indices:
-                updater(indices, gs, ws)
+                elif not ignore_stale_grad:
+                    _stale(param, arr)
+                continue
+            if not ignore_stale_grad:
+                for data in datas:
+                    if type(data._node) is not Variable or not data._node.fresh:
+                        _stale(param, data)
+            for device_update, arr, grad in zip(updates, datas, grads):
+                node = arr._node
+                if type(node) is Variable and node.fresh:
+                    device_update[0].append(i)
+                    device_update[1].append(grad)
+                    device_update[2].append(arr)
+                    node.fresh = False
+        for updater, device_update in zip(self._updaters, updates):
+            if device_update[0]:
+                updater(*device_update)
 
     def save_states(self, fname):
         """Write the optimizer states (and the optimizer: counts, schedule) to ``fname``."""
@@ -172,3 +181,11 @@ class Trainer:
             updater.optimizer = self._updaters[0].optimizer
         self._optimizer = self._updaters[0].optimizer
         self._optimizer.param_dict = dict(enumerate(self._params))
+
+
+def _stale(param, data):
+    raise UserWarning(
+        f"Gradient of Parameter `{param.name}` on context {data.context} has not been updated by backward since "
+        "last `step`. This could mean a bug in your model that made it only use a subset of the Parameters "
+        "(Blocks) for this iteration. If you are intentionally only using a subset, call step with "
+        "ignore_stale_grad=True to suppress this warning and skip updating of Parameters with stale gradient")

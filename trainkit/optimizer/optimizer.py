@@ -211,6 +211,11 @@ class Optimizer:
         params, names = self.param_dict, self.idx2name
         if not base or (not params and not mults):  # nothing to scale (no weight decay; a Module's lrs)
             return [base] * len(indices)
+        if params:
+            try:  # Gluon's Trainer: every index is a Parameter
+                return [base * getattr(params[index], attr) for index in indices]
+            except KeyError:
+                pass
         values = []
         for index in indices:
             param = params.get(index)
