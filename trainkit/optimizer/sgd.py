@@ -70,10 +70,9 @@ class SGD(Optimizer):
             return
         for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
             w, g = weight._data, grad._data
-            dtype = w.dtype
-            # _sgd_step's first case, inlined: small networks pay per call (dtypes are mostly one object)
-            if clip is None and not wd and w.size < _SMALL and (g.dtype is dtype or g.dtype == dtype):
-                step = g * (float(lr) if rescale == 1 else dtype.type(lr) * dtype.type(rescale))
+            if clip is None and not wd and w.size < _SMALL and g.dtype == w.dtype:  # _sgd_step's first case,
+                # inlined: small networks pay per call
+                step = g * (float(lr) if rescale == 1 else w.dtype.type(lr) * w.dtype.type(rescale))
                 if state is not None and momentum:
                     mom = state._data
                     mom *= float(momentum)
