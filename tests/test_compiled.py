@@ -549,3 +549,30 @@ def test_module_forward_leaves_the_batch_lists_alone(monkeypatch):
         mod.backward()
     assert batch.data[0] is data and batch.data[0].dtype == np.float64 and batch.label[0] is label
     assert mod._plan._programs and mod.get_outputs()[0].shape == (8, 5)
+
+
+def test_a_batch_exactly_as_bound_skips_forwards_conversions(monkeypatch):
+    # lists of NDArrays of the bound shapes and dtypes go straight into the traced program's feed; any
+    # other batch (here tuples) takes forward's general path, to the same values bit for bit
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    rng = np.random.default_rng(2)
+    batches = [(rng.normal(size=(8, 12)).astype(np.float32), rng.integers(0, 5, 8).astype(np.float32))
+               for _ in range(4)]
+    results = []
+    for wrap in (list, tuple):
+        mx.random.seed(3)
+        mod = mx.mod.Module(_mlp(), context=mx.cpu())
+        mod.bind(data_shapes=[("data", (8, 12))], label_shapes=[("softmax_label", (8,))])
+        mod.init_params(mx.init.Xavier())
+        mod.init_optimizer(optimizer="sgd", optimizer_params={"learning_rate": 0.1, "momentum": 0.9})
+        fills = []
+        original = mod._fill
+        monkeypatch.setattr(mod, "_fill", lambda *a, **k: fills.append(1) or original(*a, **k))
+        for x, y in batches:
+            mod.forward(mx.io.DataBatch(wrap([nd.array(x)]), wrap([nd.array(y)])), is_train=True)
+            mod.backward()
+            mod.update()
+        assert len(fills) == (1 if wrap is list else len(batches))  # the list batches: only the trace fills
+        results.append({k: v.asnumpy() for k, v in mod.get_params()[0].items()})
+    for k in results[0]:
+        assert np.array_equal(results[0][k], results[1][k]), k

@@ -674,6 +674,30 @@ class Module(BaseModule):
             out.append(arr)
         return out
 
+    def _bound_feed(self, data_batch):
+        """The feed for a batch exactly as bound (one NDArray per data and label name, of the bound shapes
+        and dtypes, in a list), which needs none of forward's conversions; None for any other batch."""
+        data = data_batch.data
+        if type(data) is not list or len(data) != len(self._data_pos):
+            return None
+        feed = self._feed.copy()
+        for arr, desc, positions in zip(data, self._data_shapes, self._data_pos):
+            if type(arr) is not NDArray or arr._data.shape != desc.shape or arr._data.dtype != desc.dtype:
+                return None
+            for i in positions:
+                feed[i] = arr
+        if self._label_pos:
+            labels = getattr(data_batch, "label", None)
+            if not self._labels_in_feed_order or type(labels) is not list or len(labels) != len(self._label_pos):
+                return None
+            expect = self._label_expect
+            for arr, (name, positions) in zip(labels, self._label_pos):
+                if type(arr) is not NDArray or arr._data.shape != expect.get(name):
+                    return None
+                for i in positions:
+                    feed[i] = arr
+        return feed
+
     def _fill(self, data, labels, states=()):
         feed = self._feed.copy()
         for positions, arr in zip(self._data_pos, data):
@@ -697,6 +721,14 @@ class Module(BaseModule):
         self._check_ready("forward")
         if is_train is None:
             is_train = self.for_training
+        if is_train and self.for_training and not self.inputs_need_grad and self._monitor_exec is None:
+            feed = self._bound_feed(data_batch)  # the usual training batch: its program is already traced
+            program = self._plan.program(feed, True) if feed is not None else None
+            if program is not None:
+                self._compiled = program.start(feed)
+                self._outputs = self._compiled.outputs
+                self._recorded = True
+                return
         data = self._batch_arrays(data_batch.data, self._data_names, "data")
         bound = self._data_shapes
         reshaped = False
