@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from .. import autograd
-from ..autograd import OpNode, _mode  # bound once: apply reads them on every operator call
+from ..autograd import OpNode, Variable, _mode  # bound once: apply and .grad read them on every call
 from ..base import MXNetError, MXNetIndexError, MXNetValueError
 from ..context import Context
 from .indexing import numpy_key
@@ -127,7 +127,7 @@ class NDArray:
     @property
     def grad(self):
         node = self._node
-        return node.grad if isinstance(node, autograd.Variable) else None
+        return node.grad if type(node) is Variable else None
 
     @property
     def _fresh_grad(self):
