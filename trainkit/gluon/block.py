@@ -482,8 +482,6 @@ class HybridBlock(Block):
             outs = self._cached_op.run((x,) + args, x._ctx)  # the hot path: a traced graph, array inputs
             return _regroup(outs, self._out_format)[0]
         if arrays and not self._active:  # the common imperative call
-            if not self._reg_params:  # a block without parameters of its own (a loss, an activation)
-                return self.hybrid_forward(_nd_module(), x, *args)
             return self._forward_imperative(x._ctx, x, *args)
         symbol = _symbol_module()
         flat = _gather([x] + list(args))

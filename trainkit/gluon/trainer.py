@@ -128,37 +128,21 @@ class Trainer:
 
     def _update(self, ignore_stale_grad=False):
         updates = [([], [], []) for _ in self._updaters]  # per device: indices, gradients, weights
-        one = len(updates) == 1
-        indices, gs, ws = updates[0]
         for i, param in enumerate(self._params):
             grads = param._grad  # the lists themselves (a gradient list implies grad_req != 'null' and data)
             if grads is None:
                 if param.grad_req == "null":
                     continue
                 grads = param.list_grad()  # for its error: not initialized yet
-            datas = param._data
-            if one and len(datas) == 1:  # one device (the usual case): no zip per parameter
-                arr = datas[0]
+            for (indices, gs, ws), arr, grad in zip(updates, param._data, grads):
                 node = arr._node  # a Variable (attach_grad) whose `fresh` says backward wrote its gradient
                 if type(node) is Variable and node.fresh:
                     indices.append(i)
-                    gs.append(grads[0])
+                    gs.append(grad)
                     ws.append(arr)
                     node.fresh = False
                 elif not ignore_stale_grad:
                     _stale(param, arr)
-                continue
-            if not ignore_stale_grad:
-                for data in datas:
-                    if type(data._node) is not Variable or not data._node.fresh:
-                        _stale(param, data)
-            for device_update, arr, grad in zip(updates, datas, grads):
-                node = arr._node
-                if type(node) is Variable and node.fresh:
-                    device_update[0].append(i)
-                    device_update[1].append(grad)
-                    device_update[2].append(arr)
-                    node.fresh = False
         for updater, device_update in zip(self._updaters, updates):
             if device_update[0]:
                 updater(*device_update)

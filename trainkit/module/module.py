@@ -631,18 +631,7 @@ class Module(BaseModule):
         if len(arrays) != len(names):
             raise MXNetError(f"forward: the batch has {len(arrays)} {what} array(s) but the module's {what} "
                              f"names are {names}.")
-        for a in arrays:
-            if type(a) is not NDArray:
-                return [a if type(a) is NDArray else _as_nd(a, f"{what} '{n}'") for a, n in zip(arrays, names)]
-        return arrays  # the batch's own list: read, never changed
-
-    @staticmethod
-    def _batch_labels(data_batch):
-        labels = _as_list(getattr(data_batch, "label", None))
-        for a in labels:
-            if type(a) is not NDArray:
-                return [a if type(a) is NDArray else _as_nd(a, "label") for a in labels]
-        return labels
+        return [a if type(a) is NDArray else _as_nd(a, f"{what} '{n}'") for a, n in zip(arrays, names)]
 
     def _labels_for(self, labels, label_expect):
         """Label arrays in feed order: the batch's (reshaped if only the layout differs) or zeros."""
@@ -734,10 +723,10 @@ class Module(BaseModule):
         reshaped = False
         for i, (arr, desc) in enumerate(zip(data, bound)):
             if arr._data.dtype != desc.dtype:
-                data = list(data)
                 data[i] = arr = arr.astype(desc.dtype)
             reshaped = reshaped or arr._data.shape != desc.shape
-        labels = self._batch_labels(data_batch) if self._label_pos else []
+        labels = _as_list(getattr(data_batch, "label", None)) if self._label_pos else []
+        labels = [a if type(a) is NDArray else _as_nd(a, "label") for a in labels]
         if reshaped:
             label_expect, out_shapes = self._shapes_for(data, labels, "forward")
             # the batch fits: now record its shapes (MXNet reshapes the module here)

@@ -109,16 +109,16 @@ def _fc_vjp(g, out, x, w, *bias, num_hidden, flatten, needs):
 
 def _fc_raw_vjp(g, out, x, w, *bias, num_hidden, flatten, needs):
     """``_fc_vjp`` on backend arrays (the compiled path): the same products in the same order."""
-    if x.ndim == 2:  # DOT's and SUM's forwards, called as they call numpy (small layers pay per call)
-        dx = blas_threads.dot(g, w) if needs[0] else None
-        dw = blas_threads.dot(g.T, x) if needs[1] else None
-        db = g.sum(axis=(0,)) if bias and needs[2] else None
-    else:
+    x2, g2 = x, g
+    if x.ndim != 2:
         x2 = x.reshape(x.shape[0], -1) if flatten else x.reshape(-1, x.shape[-1])
         g2 = g.reshape(-1, num_hidden)
-        dx = _dot_fwd(g2, w, False, False).reshape(x.shape) if needs[0] else None
-        dw = _dot_fwd(g2, x2, True, False) if needs[1] else None
-        db = reduce.SUM.forward(g2, axes=(0,), keepdims=False) if bias and needs[2] else None
+    # DOT's and SUM's forwards, called as they call numpy (small layers pay per call)
+    dx = blas_threads.dot(g2, w) if needs[0] else None
+    if dx is not None and x.ndim != 2:
+        dx = dx.reshape(x.shape)
+    dw = blas_threads.dot(g2.T, x2) if needs[1] else None
+    db = g2.sum(axis=(0,)) if bias and needs[2] else None
     return (dx, dw, db) if bias else (dx, dw)
 
 

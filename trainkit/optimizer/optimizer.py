@@ -211,19 +211,10 @@ class Optimizer:
         params, names = self.param_dict, self.idx2name
         if not base or (not params and not mults):  # nothing to scale (no weight decay; a Module's lrs)
             return [base] * len(indices)
-        if params:
-            try:  # Gluon's Trainer: every index is a Parameter
-                return [base * getattr(params[index], attr) for index in indices]
-            except KeyError:
-                pass
-        values = []
-        for index in indices:
-            param = params.get(index)
-            if param is not None:
-                values.append(base * getattr(param, attr))
-            else:  # by index, else by name; base * 1.0 is base
-                values.append(base * mults.get(index, mults.get(names.get(index), 1.0)))
-        return values
+        get = params.get
+        # by Parameter (Gluon), else by index, else by name; base * 1.0 is base
+        return [base * getattr(param, attr) if (param := get(index)) is not None else
+                base * mults.get(index, mults.get(names.get(index), 1.0)) for index in indices]
 
     def _get_wd(self, index):
         return self._get_wds([index])[0]

@@ -69,19 +69,8 @@ class SGD(Optimizer):
                 _write(weight, master._data.astype(weight._data.dtype))
             return
         for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
-            w, g = weight._data, grad._data
-            if clip is None and not wd and w.size < _SMALL and g.dtype == w.dtype:  # _sgd_step's first case,
-                # inlined: small networks pay per call
-                step = g * (float(lr) if rescale == 1 else w.dtype.type(lr) * w.dtype.type(rescale))
-                if state is not None and momentum:
-                    mom = state._data
-                    mom *= float(momentum)
-                    mom -= step
-                    w += mom
-                else:
-                    w -= step
-                continue
-            _sgd_step(weight._ctx, w, g, None if state is None else state._data, lr, wd, rescale, clip, momentum)
+            _sgd_step(weight._ctx, weight._data, grad._data, None if state is None else state._data,
+                      lr, wd, rescale, clip, momentum)
 
     def update(self, index, weight, grad, state):
         self._update_impl(index, weight, grad, state, multi_precision=False)
