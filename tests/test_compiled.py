@@ -366,6 +366,41 @@ def test_trainer_step_compiled_is_bit_identical(monkeypatch, network):
     assert all(np.array_equal(p_fast[k], p_slow[k]) for k in p_fast)
 
 
+@pytest.mark.parametrize("grad_req", ["write", "add"])
+def test_traced_forward_backward_leaves_what_record_and_backward_leave(monkeypatch, grad_req):
+    """The Trainer's fused step: outputs and every parameter's .grad (per grad_req) as the recorded cycle's."""
+    trainer, _, _ = _trainer_run(monkeypatch, True, _symbol_net(dropout=0.0), epochs=1)
+    step, weights = trainer._step, trainer._weights
+    rng = np.random.default_rng(3)
+    x = mx.nd.array(rng.normal(size=(16, 6)))
+    y = mx.nd.array(rng.integers(0, 3, 16).astype(np.float32))
+    assert step.forward_backward(x[:5], y[:5]) is None  # no program for these shapes yet
+    start = [rng.normal(size=w.shape).astype(np.float32) for w in weights]
+
+    def run(fused, req):
+        for w, g in zip(weights, start):
+            w._node.grad_req = req
+            w.grad[:] = g
+        weights[1]._node.grad_req = "null"
+        if fused:
+            outputs = step.forward_backward(x, y)
+            assert outputs is not None and outputs[0]._node is None  # nothing recorded
+        else:
+            with autograd.record():
+                outputs = step(x, y)
+            outputs[0].backward()
+        return [o.asnumpy() for o in outputs], [w.grad.asnumpy() for w in weights]
+
+    (loss, out), grads = run(True, grad_req)
+    (loss_r, out_r), grads_r = run(False, grad_req)
+    assert np.array_equal(loss, loss_r) and np.array_equal(out, out_r)
+    assert all(np.array_equal(a, b) for a, b in zip(grads, grads_r))
+    assert np.array_equal(grads[1], start[1])  # grad_req null: left as it was
+    _, written = run(False, "write")
+    expected = [g + s if grad_req == "add" else g for g, s in zip(written, start)]
+    assert all(np.array_equal(grads[i], expected[i]) for i in (0, 2, 3))
+
+
 def test_trainer_step_with_batchnorm_is_never_traced(monkeypatch):
     """A trace runs the step once for real: BatchNorm's moving statistics must not be updated twice."""
     fast, h_fast, p_fast = _trainer_run(monkeypatch, True, _symbol_net(batchnorm=True))
@@ -489,6 +524,12 @@ def test_generated_code_runs_the_steps_in_order_and_shows_its_lines_in_traceback
     with pytest.raises(ValueError) as info:
         broken([1])
     assert "v[1] = f0(v[0])" in "".join(traceback.format_tb(info.tb))
+    # the same steps with other attribute values: the code is compiled once, each function keeps its own values
+    steps_again = [(SimpleNamespace(forward=scaled, n_out=1), (0,), 1, {"scale": 10}),
+                   (SimpleNamespace(forward=scaled, n_out=1), (1,), 2, {"scale": 1})]
+    again = compiled_code.forward_function(SimpleNamespace(nslots=3, nfeed=1, steps=steps_again, saved={}))
+    assert again.__code__ is forward.__code__
+    assert again([5]) == [5, 50, 50] and forward([1]) == [1, 3, 6]
 
 
 def test_a_gradient_summed_over_several_consumers_is_bit_identical(monkeypatch):

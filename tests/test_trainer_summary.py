@@ -79,6 +79,16 @@ def test_fit_logs_the_model_summary_when_it_starts(blobs, caplog):
     assert any(m.startswith("model: Module (module)") for m in messages[:first_epoch])
 
 
+def test_fit_makes_no_summary_nobody_would_read(blobs, caplog, monkeypatch):
+    X, y, _, _ = blobs
+    tr = Trainer(mlp(), train_data=(X, y), epochs=1)
+    made = []
+    monkeypatch.setattr(tr, "model_summary", lambda: made.append(1) or "table")
+    with caplog.at_level("WARNING", logger="trainkit"):
+        tr.fit()
+    assert made == []
+
+
 def test_a_network_with_its_own_values_says_so(blobs):
     X, y, _, _ = blobs
     mod = mx.mod.Module(mlp(), data_names=["data"], label_names=None)

@@ -150,6 +150,20 @@ class TracedStep:
         feed += program.captured
         return tuple(program.wrap(feed, program.forward([a._data for a in feed])))
 
+    def forward_backward(self, x, y):
+        """What ``with autograd.record(): loss, out = self(x, y)`` and then ``loss.backward()`` leave, run as the
+        program's forward and backward with autograd untouched (Module's ``Step``: the same values, gradients
+        written per grad_req, ``loss`` not recorded); None while there is no program for (x, y) (the first
+        call traces one through the recorded path) or none can be."""
+        if not ENABLED or x._ctx.device_type != "cpu":
+            return None
+        program = self.programs.get(key([x, y], True))  # record() trains
+        if program is None:
+            return None
+        step = program.start([x, y, *program.captured])
+        step.backward()
+        return step.outputs
+
     def _trace(self, feed):
         from . import random_streams
         state = random_streams.get_state()
@@ -252,6 +266,7 @@ class Program:
                 self.nslots += 1
         self._plans = {}
         self._ones = {}
+        self._head_ones = None
         # the first `differentiable` heads are the autograd node's outputs; the rest come out as plain values
         self.differentiable = len(heads) if differentiable is None else differentiable
         vjp = _GraphVjp(self)
@@ -296,6 +311,13 @@ class Program:
         if ones is None:
             ones = self._ones[k] = self.ctx.xp.ones_like(data)
             ones.flags.writeable = False
+        return ones
+
+    def head_ones(self, outputs):
+        """The default gradients of the heads ``outputs`` (shapes and dtypes the program's inputs fix): made once."""
+        ones = self._head_ones
+        if ones is None:
+            ones = self._head_ones = [self.ones_like(h._data) for h in outputs]
         return ones
 
     def start(self, feed):
@@ -377,7 +399,7 @@ def _head_grads(outputs, out_grads, program):
     checks them; the program's read-only ones where none is given."""
     NDArray = _nd.NDArray
     if out_grads is None:
-        return [program.ones_like(h._data) for h in outputs]
+        return program.head_ones(outputs)
     given = [out_grads] if isinstance(out_grads, NDArray) else list(out_grads)
     if len(given) != len(outputs):
         raise ValueError(f"heads and head_grads must be lists of the same length ({len(outputs)} heads, "

@@ -84,12 +84,16 @@ def _args(ins, attrs, env, k, extra=None):
 
 def _define(name, params, lines, env):
     source = f"def {name}({params}):\n" + "\n".join(lines) + "\n"
-    filename = f"<trainkit.compiled {name} {next(_count)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show the line
-    exec(compile(source, filename, "exec"), env)
+    code = _compiled.get(source)
+    if code is None:  # the same network traced again (a new Module, a sweep's next run) compiles nothing
+        filename = f"<trainkit.compiled {name} {next(_count)}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show the line
+        code = _compiled[source] = compile(source, filename, "exec")
+    exec(code, env)
     fn = env[name]
     fn.source = source
     return fn
 
 
 _count = itertools.count()
+_compiled = {}  # source -> code object: the source names its constants, their values live in each env

@@ -64,6 +64,7 @@ from . import files as _files
 from . import random as _random
 from . import random_state as _random_state
 from . import stop_signals as _stop_signals
+from .compiled import TracedStep
 from .context import Context
 from .callbacks import (Callback, DivergenceGuard, Diverged, EarlyStopping, RunFiles, _Best,  # noqa: F401
                         _overrides)
@@ -466,9 +467,20 @@ class Trainer:
             out = forward(x)
             return loss_fn(out, y), out
         if getattr(loss_fn, "loss_name", None) is not None:
-            from .compiled import TracedStep
             return TracedStep(step, self.model.single_graph)
         return step
+
+    def _forward_backward(self, x, y):
+        """MXNet's training cycle: the step under ``autograd.record()``, then ``loss.backward()``. A compiled step
+        runs both as one program once it has traced one for these inputs."""
+        step = self._step
+        done = step.forward_backward(x, y) if type(step) is TracedStep else None
+        if done is not None:
+            return done
+        with autograd.record():
+            loss, out = step(x, y)
+        loss.backward()
+        return loss, out
 
     def _new_metrics(self):
         out = self.task.metrics(self._metric_specs)
@@ -552,10 +564,9 @@ class Trainer:
         if limit is not None:
             nb = limit if nb is None else min(nb, limit)
         self.num_batches = nb        # of each training epoch (None: a DataIter that does not say)
-        step, updater = self._step, self._updater
+        forward_backward, updater = self._forward_backward, self._updater
         indices, weights = self._indices, self._weights
         batch_hooks = [cb for cb in self.callbacks if _overrides(cb, "on_batch_end")]
-        record = autograd.record
         max_norm = self.clip_global_norm
 
         for cb in self.callbacks:
@@ -582,9 +593,7 @@ class Trainer:
                 if self._stop_signal:
                     self._partial = tally.partial(tic)
                     self._interrupt(b)
-                with record():
-                    loss, out = step(x, y)
-                loss.backward()
+                loss, out = forward_backward(x, y)
                 grads = [w.grad for w in weights]
                 if max_norm is not None:
                     self.grad_norm = clip_global_norm(grads, max_norm)
@@ -692,6 +701,8 @@ class Trainer:
 # ----- helpers -------------------------------------------------------------------------------------
 def _log_table(make, what):
     """Log a summary table; one that cannot be made is a warning, never the end of a training run."""
+    if not log.isEnabledFor(logging.INFO):  # nobody would read it: not worth a shape inference
+        return
     try:
         text = make()
     except Exception as e:  # a network or initializer the table cannot follow: the run matters more
