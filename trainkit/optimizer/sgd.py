@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from .optimizer import Optimizer, register, _check_pair, _write, _clip_on, _scratch, _rescaled_into  # noqa: F401
+from . import flat
 from .. import autograd
 from ..ndarray.ndarray import NDArray, zeros
 
@@ -33,6 +34,7 @@ class SGD(Optimizer):
         self.lazy_update = lazy_update
         # MXNet's Updater hands SGD lists of up to 4 weights at a time (MXNET_OPTIMIZER_AGGREGATION_SIZE)
         self.aggregate_num = 4
+        self._flat_groups = {}  # (kind, device, indices) -> flat.FlatGroup: never pickled
 
     def create_state(self, index, weight):
         if self.momentum != 0.0:
@@ -68,9 +70,38 @@ class SGD(Optimizer):
                           None if mom is None else mom._data, lr, wd, rescale, clip, momentum)
                 _write(weight, master._data.astype(weight._data.dtype))
             return
+        if len(weights) > 1 and lrs.count(lrs[0]) == len(lrs) and wds.count(wds[0]) == len(wds) and \
+                self._update_flat(indices, weights, grads, states, lrs[0], wds[0], rescale, clip, momentum):
+            return
         for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
             _sgd_step(weight._ctx, weight._data, grad._data, None if state is None else state._data,
                       lr, wd, rescale, clip, momentum)
+
+    def _update_flat(self, indices, weights, grads, states, lr, wd, rescale, clip, momentum):
+        """The chunk's update as one ``_sgd_step`` on buffers its weights and momenta view (trainkit.optimizer.flat),
+        the gradients concatenated; False (nothing done) when they cannot share buffers."""
+        ctx = weights[0]._ctx
+        key = (ctx.device_id, *indices)  # a Gluon Trainer's devices share the optimizer, not the weights
+        w = flat.buffer(self._flat_groups, ("weight", key), weights)
+        if w is None:
+            return False
+        mom = None
+        if states[0] is not None:
+            for state in states:
+                if state is None:  # momentum set after some states were made without it
+                    return False
+            mom = flat.buffer(self._flat_groups, ("momentum", key), states)
+            if mom is None:
+                return False
+        g = np.concatenate([grad._data for grad in grads], axis=None)
+        if g.dtype != w.dtype:
+            return False
+        _sgd_step(ctx, w, g, mom, lr, wd, rescale, clip, momentum)
+        return True
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._flat_groups = {}
 
     def update(self, index, weight, grad, state):
         self._update_impl(index, weight, grad, state, multi_precision=False)
