@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 
+from ..ndarray.ndarray import NDArray
+
 SMALL = 1 << 15  # elements in all: above this the call overhead is noise and the gradients' copy is not
 
 
@@ -42,13 +44,22 @@ def buffer(groups, key, arrays):
     return group.buffer
 
 
+def _references(arrays):
+    """Each backend array's reference count, as this function sees it."""
+    return [sys.getrefcount(a._data) for a in arrays]
+
+
+# what _references counts for an array that only its NDArray holds (measured: interpreters count differently)
+_ALONE = _references([NDArray(np.empty(1))])[0]
+
+
 def _group(arrays):
+    counts = _references(arrays)
     datas = [a._data for a in arrays]
     refused = FlatGroup(datas, None)
     dtype = getattr(datas[0], "dtype", None)
-    for d in datas:
-        # references: the NDArray's slot, `datas`, the loop variable and getrefcount's argument
-        if type(d) is not np.ndarray or d.dtype != dtype or d.base is not None or sys.getrefcount(d) > 4:
+    for d, count in zip(datas, counts):
+        if type(d) is not np.ndarray or d.dtype != dtype or d.base is not None or count > _ALONE:
             return refused
     size = sum(d.size for d in datas)
     if size > SMALL:
