@@ -257,7 +257,6 @@ class Optimizer:
         state = self.__dict__.copy()
         # Gluon Parameters are not the optimizer's to save; the trainer sets them again
         state.pop("param_dict", None)
-        state.pop("_flat_groups", None)  # arrays the weights view (SGD's), made again on the next update
         return state
 
     def __setstate__(self, state):

@@ -99,6 +99,11 @@ class SGD(Optimizer):
         _sgd_step(ctx, w, g, mom, lr, wd, rescale, clip, momentum)
         return True
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_flat_groups", None)  # buffers the weights view: made again on the next update
+        return state
+
     def __setstate__(self, state):
         super().__setstate__(state)
         self._flat_groups = {}
