@@ -54,6 +54,42 @@ def test_module_training_is_bit_identical(monkeypatch, kind):
     assert np.array_equal(out_fast, out_slow)
 
 
+def _inlined_executor(monkeypatch, enabled, data_shape):
+    """FullyConnected with and without bias, relu, the scalar ops and softmax_cross_entropy: the operators
+    whose compiled code is written inline (Primitive.inline)."""
+    monkeypatch.setattr(compiled, "ENABLED", enabled)
+    data, label = mx.sym.var("data"), mx.sym.var("label")
+    h = mx.sym.Activation(mx.sym.FullyConnected(data, num_hidden=6, no_bias=True, name="fc1"), act_type="relu")
+    logits = mx.sym.FullyConnected(h * 0.5, num_hidden=4, name="fc2")
+    loss = mx.sym.MakeLoss(mx.sym.softmax_cross_entropy(logits, label) / data_shape[0])
+    rng = np.random.default_rng(4)
+    args = {"data": nd.array(rng.normal(size=data_shape)), "label": nd.array(rng.integers(0, 4, data_shape[0])),
+            "fc1_weight": nd.array(rng.normal(size=(6, int(np.prod(data_shape[1:]))))),
+            "fc2_weight": nd.array(rng.normal(size=(4, 6))), "fc2_bias": nd.array(rng.normal(size=4))}
+    grads = {k: nd.zeros(v.shape) for k, v in args.items() if k != "label"}
+    exe = loss.bind(mx.cpu(), args, args_grad=grads, grad_req={k: "write" for k in grads})
+    results = []
+    for _ in range(3):  # the first forward traces; its backward recomputes the softmax the later ones saved
+        outs = [o.asnumpy() for o in exe.forward(is_train=True)]
+        exe.backward()
+        results.append(outs + [grads[k].asnumpy().copy() for k in sorted(grads)])
+    return exe, results
+
+
+@pytest.mark.parametrize("data_shape", [(5, 3), (5, 3, 1)], ids=["2-d", "3-d: FullyConnected stays a call"])
+def test_inlined_operators_give_their_functions_values(monkeypatch, data_shape):
+    exe, fast = _inlined_executor(monkeypatch, True, data_shape)
+    programs = [p for p in exe._runner.plan._programs.values() if p is not None]
+    assert programs, "the compiled path was not taken"
+    source = programs[0].forward.source + "".join(f.source for p in programs for f in p._plans.values())
+    assert "np.maximum(v[" in source and "np.exp(shifted)" in source and "r0 = np.sign(o)" in source
+    assert ("matmul(v[0], v[" in source) == (len(data_shape) == 2)
+    _, slow = _inlined_executor(monkeypatch, False, data_shape)
+    for a, b in zip(fast, slow):
+        for u, v in zip(a, b):
+            assert np.array_equal(u, v)
+
+
 def test_grad_req_add_and_4d_input_flattened(monkeypatch):
     symbol_fn = lambda: _mlp()  # noqa: E731
     _, fast, _ = _train_module(monkeypatch, True, symbol_fn, grad_req="add", data_shape=(8, 3, 2, 2))
@@ -514,20 +550,20 @@ def test_generated_code_runs_the_steps_in_order_and_shows_its_lines_in_traceback
 
     def fails(x):
         raise ValueError("boom")
-    steps = [(SimpleNamespace(forward=scaled, n_out=1), (0,), 1, {"scale": 3}),
-             (SimpleNamespace(forward=scaled, n_out=1), (1,), 2, {"scale": 2})]
-    forward = compiled_code.forward_function(SimpleNamespace(nslots=3, nfeed=1, steps=steps, saved={}))
+    steps = [(SimpleNamespace(forward=scaled, n_out=1, inline=None), (0,), 1, {"scale": 3}),
+             (SimpleNamespace(forward=scaled, n_out=1, inline=None), (1,), 2, {"scale": 2})]
+    forward = compiled_code.forward_function(SimpleNamespace(nslots=3, nfeed=1, steps=steps, saved={}, specs=None))
     assert forward([5]) == [5, 15, 30] and calls == [("scaled", 5, 3), ("scaled", 15, 2)]
     assert "v[2] = f1(v[1], scale=a1_scale)" in forward.source
     broken = compiled_code.forward_function(SimpleNamespace(
-        nslots=2, nfeed=1, saved={}, steps=[(SimpleNamespace(forward=fails, n_out=1), (0,), 1, {})]))
+        nslots=2, nfeed=1, saved={}, specs=None, steps=[(SimpleNamespace(forward=fails, n_out=1, inline=None), (0,), 1, {})]))
     with pytest.raises(ValueError) as info:
         broken([1])
     assert "v[1] = f0(v[0])" in "".join(traceback.format_tb(info.tb))
     # the same steps with other attribute values: the code is compiled once, each function keeps its own values
-    steps_again = [(SimpleNamespace(forward=scaled, n_out=1), (0,), 1, {"scale": 10}),
-                   (SimpleNamespace(forward=scaled, n_out=1), (1,), 2, {"scale": 1})]
-    again = compiled_code.forward_function(SimpleNamespace(nslots=3, nfeed=1, steps=steps_again, saved={}))
+    steps_again = [(SimpleNamespace(forward=scaled, n_out=1, inline=None), (0,), 1, {"scale": 10}),
+                   (SimpleNamespace(forward=scaled, n_out=1, inline=None), (1,), 2, {"scale": 1})]
+    again = compiled_code.forward_function(SimpleNamespace(nslots=3, nfeed=1, steps=steps_again, saved={}, specs=None))
     assert again.__code__ is forward.__code__
     assert again([5]) == [5, 50, 50] and forward([1]) == [1, 3, 6]
 

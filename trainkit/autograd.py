@@ -418,18 +418,26 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
                          "reachable from the heads has grad_req='null', or none is reachable.)")
 
 
+def _write_grads(variables, grads, taken):
+    """Store each backend array of ``grads`` per its variable's grad_req (None: nothing to store); adopt an
+    array when nobody else holds it (not a view, not ``taken`` by another variable or as a head gradient)."""
+    for var, data in zip(variables, grads):
+        if data is None:
+            continue
+        buf = var.grad
+        if var.grad_req == "add":
+            buf._data += data
+        elif (data.base is None and id(data) not in taken and data.dtype == buf._data.dtype
+              and data.shape == buf._data.shape):
+            buf._data = data
+            taken.add(id(data))
+        else:
+            buf._data[...] = data
+        var.fresh = True
+
+
 def _write_grad(var, data, taken):
-    """Store the backend array ``data`` per the variable's grad_req; adopt it when nobody else holds it."""
-    buf = var.grad
-    if var.grad_req == "add":
-        buf._data += data
-    elif (data.base is None and id(data) not in taken and data.dtype == buf._data.dtype
-          and data.shape == buf._data.shape):
-        buf._data = data
-        taken.add(id(data))
-    else:
-        buf._data[...] = data
-    var.fresh = True
+    _write_grads((var,), (data,), taken)
 
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False, train_mode=True):

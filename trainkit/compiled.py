@@ -244,6 +244,7 @@ def _build(stand_ins, heads, ctx, capture=False, differentiable=None):
         head_slots.append(s)
     program = Program(nfeed, steps, head_slots, ctx, differentiable)
     program.captured = captured
+    program.specs = [(v.shape, v.dtype) for v in vals]  # what inline templates may rely on (compiled_code.Site)
     vals += [None] * (program.nslots - len(vals))  # the traced run saved nothing for the gradients
     return program, vals
 
@@ -267,12 +268,14 @@ class Program:
         self._plans = {}
         self._ones = {}
         self._head_ones = None
+        self.head_ids = frozenset()  # the ids of _head_ones
         # the first `differentiable` heads are the autograd node's outputs; the rest come out as plain values
         self.differentiable = len(heads) if differentiable is None else differentiable
         vjp = _GraphVjp(self)
         self.prim = Primitive("_compiled_graph", None, vjp, n_out=self.differentiable, raw_vjp=vjp.raw)
         self.prim.uses_out = False
         self.captured = []  # arrays a traced function read that were not its arguments (a model's parameters)
+        self.specs = None   # each traced slot's (shape, dtype); the key fixes them for every later call
 
     def forward(self, raw):
         """Every slot's value for the inputs ``raw`` (a list of backend arrays, one per variable slot). The
@@ -318,6 +321,7 @@ class Program:
         ones = self._head_ones
         if ones is None:
             ones = self._head_ones = [self.ones_like(h._data) for h in outputs]
+            self.head_ids = frozenset(id(o) for o in ones)
         return ones
 
     def start(self, feed):
@@ -364,7 +368,12 @@ class Step:
         """``autograd.backward(outputs, out_grads)`` for this forward: each input variable's gradient is
         written per its grad_req (``.grad`` takes the fresh buffer, as autograd does)."""
         program = self.program
-        head_grads = _head_grads(self.outputs, out_grads, program)
+        if out_grads is None:  # the program's ones, which no variable may adopt
+            head_grads = program.head_ones(self.outputs)
+            taken = set(program.head_ids)
+        else:
+            head_grads = _head_grads(self.outputs, out_grads, program)
+            taken = {id(g) for g in head_grads}
         linked, variables, Variable = [], [], autograd.Variable
         for i, a in enumerate(self.feed):
             node = a._node
@@ -376,7 +385,7 @@ class Step:
                              "reachable from the heads has grad_req='null', or none is reachable.)")
         linked = tuple(linked)
         grads = program.backward(self.vals, head_grads, linked, (True,) * len(linked))
-        _write_grads(variables, [grads[i] for i in linked], {id(g) for g in head_grads})
+        _write_grads(variables, [grads[i] for i in linked], taken)
 
 
 def _write_grads(variables, grads, taken):
@@ -388,18 +397,13 @@ def _write_grads(variables, grads, taken):
                 prev = total.get(var)
                 total[var] = g if prev is None else prev + g
         variables, grads = total.keys(), total.values()
-    write = autograd._write_grad
-    for var, g in zip(variables, grads):
-        if g is not None:
-            write(var, g, taken)
+    autograd._write_grads(variables, grads, taken)
 
 
 def _head_grads(outputs, out_grads, program):
-    """The head gradients as backend arrays: ``out_grads`` (an NDArray, a list, None) checked as autograd
-    checks them; the program's read-only ones where none is given."""
+    """The head gradients as backend arrays: ``out_grads`` (an NDArray or a list) checked as autograd checks
+    them; the program's read-only ones where one is None."""
     NDArray = _nd.NDArray
-    if out_grads is None:
-        return program.head_ones(outputs)
     given = [out_grads] if isinstance(out_grads, NDArray) else list(out_grads)
     if len(given) != len(outputs):
         raise ValueError(f"heads and head_grads must be lists of the same length ({len(outputs)} heads, "

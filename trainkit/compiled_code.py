@@ -9,19 +9,61 @@ so the values are the same bit for bit; the generated source is kept as ``fn.sou
 import itertools
 import linecache
 
+import numpy as np
+
+from . import blas_threads
+
+
+class Site:
+    """One primitive call of a program as its inline template (``Primitive.inline``/``inline_vjp``) sees it.
+
+    ``ins`` are the source expressions of its inputs, ``shapes``/``dtypes`` their traced shapes and dtypes
+    (fixed for the program: its key holds the inputs'), ``attrs`` its attributes. A vjp's template also
+    gets ``needs`` (which inputs want a gradient), ``saved`` (the expression of the value the forward saved,
+    or None; the value itself is None in the traced run's own backward), ``call`` (the expression of the
+    raw_vjp's call) and ``fallback`` (the NDArray vjp's, for a raw_vjp that declines). Templates use the names
+    ``np``, ``matmul``, ``dot`` (blas_threads'), ``add_reduce``, ``max_reduce``, and ``g``/``o`` (the output's
+    gradient and value) in a vjp, and assign ``out`` (and ``saved`` when ``saving``) or ``r0, r1, ...`` (one
+    per input that needs a gradient). ``const(value)`` binds a value in the code's namespace, giving its name.
+    """
+
+    def __init__(self, program, ins, attrs, env, k, saving=False, needs=None, saved=None, call=None, fallback=None):
+        self.ins = [f"v[{s}]" for s in ins]
+        self.shapes = [program.specs[s][0] for s in ins]
+        self.dtypes = [program.specs[s][1] for s in ins]
+        self.attrs, self.saving, self.needs, self.saved = attrs, saving, needs, saved
+        self.call, self.fallback = call, fallback
+        self._env, self._prefix, self._count = env, f"c{k}_", itertools.count()
+
+    def const(self, value):
+        name = f"{self._prefix}{next(self._count)}"
+        self._env[name] = value
+        return name
+
+
+_NAMES = {"np": np, "matmul": blas_threads.matmul, "dot": blas_threads.dot, "add_reduce": np.add.reduce,
+          "max_reduce": np.maximum.reduce}
+
 
 def forward_function(program):
     """``forward(raw) -> vals``: every slot's value for the inputs ``raw`` (a list of backend arrays)."""
-    env, lines = {}, [f"    v = raw + [None] * {program.nslots - program.nfeed}"]
+    env, lines = dict(_NAMES), [f"    v = raw + [None] * {program.nslots - program.nfeed}"]
     for k, (prim, ins, first, attrs) in enumerate(program.steps):
         if prim is None:  # a redrawn random input: drawn where the traced run drew it
             env[f"make{k}"], env[f"like{k}"], env[f"at{k}"] = attrs["make"], attrs["like"], attrs["attrs"]
             lines.append(f"    v[{first}] = make{k}(like{k}, at{k})")
             continue
         saved = program.saved.get(k)
+        target = f"v[{first}]" if prim.n_out == 1 else f"v[{first}:{first + prim.n_out}]"
+        body = None
+        if prim.inline is not None and program.specs is not None:
+            body = prim.inline(Site(program, ins, attrs, env, k, saving=saved is not None))
+        if body is not None:
+            lines += [f"    {line}" for line in body]
+            lines.append(f"    {target} = out" if saved is None else f"    {target}, v[{saved}] = out, saved")
+            continue
         env[f"f{k}"] = prim.forward if saved is None else prim.forward_saving
         call = f"f{k}({_args(ins, attrs, env, k)})"
-        target = f"v[{first}]" if prim.n_out == 1 else f"v[{first}:{first + prim.n_out}]"
         if saved is not None:  # (outputs, the value its gradient reads)
             target = f"{target}, v[{saved}]"
         lines.append(f"    {target} = {call}")
@@ -34,7 +76,7 @@ def backward_function(program, plan, nd_vjp):
     flows). ``plan`` lists ``(primitive, raw_vjp, first output slot, input slots, needs, attrs, saved slot)``
     in reverse (the saved slot None unless the forward saved a value for raw_vjp); a step whose raw_vjp is
     missing or declines runs ``nd_vjp`` (its NDArray vjp on wrapped arrays)."""
-    env = {"nd_vjp": nd_vjp, "ctx": program.ctx, "zeros_like": program.ctx.xp.zeros_like}
+    env = dict(_NAMES, nd_vjp=nd_vjp, ctx=program.ctx, zeros_like=program.ctx.xp.zeros_like)
     lines = [f"    G = [None] * {program.nslots}"]
     written = set()  # slots an earlier line may have given a gradient: only those need a sum
     for i, h in enumerate(program.heads[:program.differentiable]):  # the heads that take a gradient
@@ -55,17 +97,27 @@ def backward_function(program, plan, nd_vjp):
         fallback = f"nd_vjp(p{k}, g, o, [{xs}], n{k}, at{k}, ctx)"
         if raw is None:
             lines.append(f"        r = {fallback}")
+            result = "r[{}]".format
         else:
             env[f"raw{k}"] = raw
             extra = f"needs=n{k}" if saved is None else f"needs=n{k}, saved=v[{saved}]"
-            lines += [f"        r = raw{k}(g, o, {_args(ins, attrs, env, k, extra=extra)})",
-                      "        if r is None:", f"            r = {fallback}"]
+            call = f"raw{k}(g, o, {_args(ins, attrs, env, k, extra=extra)})"
+            body = None
+            if n == 1 and prim.inline_vjp is not None and program.specs is not None:
+                body = prim.inline_vjp(Site(program, ins, attrs, env, k, needs=needs, call=call, fallback=fallback,
+                                            saved=None if saved is None else f"v[{saved}]"))
+            if body is not None:
+                lines += [f"        {line}" for line in body]
+                result = "r{}".format
+            else:
+                lines += [f"        r = {call}", "        if r is None:", f"            r = {fallback}"]
+                result = "r[{}]".format
         for j, (s, wanted) in enumerate(zip(ins, needs)):
             if wanted and s not in written:  # the first gradient of this slot (None stays None)
-                lines.append(f"        G[{s}] = r[{j}]")
+                lines.append(f"        G[{s}] = {result(j)}")
                 written.add(s)
             elif wanted:
-                lines += [f"        x = r[{j}]", "        if x is not None:",
+                lines += [f"        x = {result(j)}", "        if x is not None:",
                           f"            G[{s}] = x if G[{s}] is None else G[{s}] + x"]
     lines.append("    return G")
     return _define("backward", "v, hg", lines, env)

@@ -23,9 +23,15 @@ class Primitive:
     gradient would otherwise compute again: ``(out, saved)``. The compiled path runs it and hands
     ``saved=`` to raw_vjp (None when the forward ran without it); the value must be exactly what
     raw_vjp would compute, and raw_vjp must not write into it (a graph may be differentiated twice).
+    ``inline`` and ``inline_vjp``, optional, are the compiled forward (``forward_saving`` where the program
+    saves) and ``raw_vjp`` written as lines of the program's generated code for one call site's shapes and
+    attributes (``trainkit.compiled_code.Site``), or None where they do not apply there. They run exactly
+    the numpy calls of the functions they stand for, so the values are the same bit for bit, without the
+    functions' Python frames and argument passing (the hottest operators of a small network).
     """
 
-    __slots__ = ("name", "forward", "vjp", "n_out", "wants_needs", "uses_out", "raw_vjp", "forward_saving")
+    __slots__ = ("name", "forward", "vjp", "n_out", "wants_needs", "uses_out", "raw_vjp", "forward_saving",
+                 "inline", "inline_vjp")
 
     def __init__(self, name, forward, vjp, n_out=1, raw_vjp=None, forward_saving=None):
         self.name = name
@@ -34,6 +40,7 @@ class Primitive:
         self.n_out = n_out
         self.raw_vjp = raw_vjp
         self.forward_saving = forward_saving
+        self.inline = self.inline_vjp = None
         # a vjp marked ``wants_needs`` gets needs=(bool per input) to skip products nobody uses
         self.wants_needs = getattr(vjp, "wants_needs", False)
 

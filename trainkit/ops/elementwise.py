@@ -123,6 +123,22 @@ MINUS_SCALAR = _arithmetic("_minus_scalar", lambda x, scalar: x - scalar, lambda
 RMINUS_SCALAR = _arithmetic("_rminus_scalar", lambda x, scalar: scalar - x, lambda g, out, x, scalar: (-g,))
 MUL_SCALAR = _arithmetic("_mul_scalar", lambda x, scalar: x * scalar, lambda g, out, x, scalar: (g * scalar,))
 DIV_SCALAR = _arithmetic("_div_scalar", lambda x, scalar: x / scalar, lambda g, out, x, scalar: (g / scalar,))
+
+
+def _scalar_inline(op):
+    """A scalar primitive whose forward is ``x op scalar`` and vjp ``g op scalar``, in compiled code: the
+    forward, and its raw_vjp (``_floats``: the NDArray vjp for gradients that are not float or are empty)."""
+    def forward(site):
+        return [f"out = {site.ins[0]} {op} {site.const(site.attrs['scalar'])}"]
+
+    def vjp(site):
+        return ["if g.dtype.kind == 'f' and g.size:", f"    r0 = g {op} {site.const(site.attrs['scalar'])}",
+                "else:", f"    r0 = {site.fallback}[0]"]
+    return forward, vjp
+
+
+MUL_SCALAR.inline, MUL_SCALAR.inline_vjp = _scalar_inline("*")
+DIV_SCALAR.inline, DIV_SCALAR.inline_vjp = _scalar_inline("/")
 RDIV_SCALAR = primitive("_rdiv_scalar", lambda x, scalar: scalar / x,
                         lambda g, out, x, scalar: (-g * out / x,))
 POWER_SCALAR = primitive("_power_scalar", lambda x, scalar: x ** scalar,
@@ -319,6 +335,9 @@ BACKWARD_RELU = primitive("_backward_relu", _relu_backward,
                           lambda gg, out, g, y: (relu_grad(gg, y), zero_grad(None, None, y)[0]))
 RELU = primitive("relu", lambda x: np.maximum(x, 0), lambda g, out, x: (relu_grad(g, out),),
                  raw_vjp=lambda g, out, x, needs: (BACKWARD_RELU.forward(g, out),))
+# the same two in compiled code (Primitive.inline): the forward, and _relu_backward(g, o)
+RELU.inline = lambda site: [f"out = np.maximum({site.ins[0]}, 0)"]
+RELU.inline_vjp = lambda site: ["r0 = np.sign(o)", "if r0.dtype != g.dtype:", "    r0 = g * r0", "else:", "    r0 *= g"]
 FLOOR = primitive("floor", np.floor, zero_grad)
 CEIL = primitive("ceil", np.ceil, zero_grad)
 ROUND = primitive("round", np.round, zero_grad)

@@ -122,7 +122,31 @@ def _fc_raw_vjp(g, out, x, w, *bias, num_hidden, flatten, needs):
     return (dx, dw, db) if bias else (dx, dw)
 
 
+def _fc_inline(site):
+    """``_fc_fwd`` in compiled code, for a 2-D input (Primitive.inline)."""
+    if len(site.shapes[0]) != 2:
+        return None
+    x, w, *bias = site.ins
+    return [f"out = matmul({x}, {w}.T)"] + [f"out += {b}" for b in bias]
+
+
+def _fc_inline_vjp(site):
+    """``_fc_raw_vjp`` in compiled code, for a 2-D input."""
+    if len(site.shapes[0]) != 2:
+        return None
+    x, w, *bias = site.ins
+    needs, lines = site.needs, []
+    if needs[0]:
+        lines.append(f"r0 = dot(g, {w})")
+    if needs[1]:
+        lines.append(f"r1 = dot(g.T, {x})")
+    if bias and needs[2]:
+        lines.append("r2 = add_reduce(g, axis=(0,))")  # what g.sum(axis=(0,)) calls
+    return lines
+
+
 FULLY_CONNECTED = primitive("FullyConnected", _fc_fwd, _fc_vjp, raw_vjp=_fc_raw_vjp)
+FULLY_CONNECTED.inline, FULLY_CONNECTED.inline_vjp = _fc_inline, _fc_inline_vjp
 
 
 def FullyConnected(data, weight, bias=None, num_hidden=None, no_bias=False, flatten=True, name=None):
@@ -395,8 +419,40 @@ def _sce_raw_vjp(g, out, x, label, needs, saved=None):
     return grad, None
 
 
+def _sce_inline(site):
+    """``_sce_fwd_saving`` in compiled code (the batch's row numbers made once); only where the program saves."""
+    if not site.saving:
+        return None
+    x, label = site.ins
+    rows = site.const(np.arange(site.shapes[0][0]))
+    return [f"shifted = {x} - max_reduce({x}, axis=-1, keepdims=True)",  # x.max(...)'s call
+            "e = np.exp(shifted)",
+            "total = add_reduce(e, axis=-1, keepdims=True)",
+            f"picked = shifted[{rows}, {label}.astype(np.int64)]",
+            "picked -= np.log(total[:, 0])",
+            "out = -add_reduce(picked, axis=None, keepdims=True)",
+            "e /= total",
+            "saved = e"]
+
+
+def _sce_inline_vjp(site):
+    """``_sce_raw_vjp`` in compiled code, given the saved softmax (the class numbers made once)."""
+    if site.saved is None:
+        return None
+    x, label = site.ins
+    lines = []
+    if site.needs[0]:
+        classes = site.const(np.arange(site.shapes[0][-1]))
+        lines += [f"if {site.saved} is None:", f"    r0 = {site.call}[0]", "else:",
+                  f"    r0 = {site.saved} - ({classes} == {label}.astype(np.int64)[..., None])", "    r0 *= g"]
+    if site.needs[1]:
+        lines.append("r1 = None")
+    return lines
+
+
 SOFTMAX_CE = primitive("softmax_cross_entropy", _sce_fwd, lambda g, out, x, label: (
     (softmax(x) - _label_one_hot(label, x)) * g, None), raw_vjp=_sce_raw_vjp, forward_saving=_sce_fwd_saving)
+SOFTMAX_CE.inline, SOFTMAX_CE.inline_vjp = _sce_inline, _sce_inline_vjp
 
 
 @operator(inputs=("data", "label"))
