@@ -74,3 +74,23 @@ def test_large_chunks_stay_per_array():
     _, _, single = _train(True, shapes=big, momentum=0.9)
     assert all(w._data.base is None for w in weights)
     assert all(np.array_equal(a.asnumpy(), b.asnumpy()) for a, b in zip(weights, single))
+
+
+def test_a_chunk_in_use_still_checks_every_pair():
+    """The chunk's one-pass check stands in for the per-pair checks: a bad pair after the chunk exists
+    still gets their errors, and changes nothing."""
+    opt, updater, weights = _train(False, momentum=0.9)
+    before = [w.asnumpy() for w in weights]
+    grads = _arrays(5)
+    grads[2] = mx.nd.zeros((12, 3))
+    with pytest.raises(mx.base.MXNetError, match=r"has shape \(12, 3\) but the weight has shape \(3, 12\)"):
+        opt.update_multi_precision(list(range(4)), weights, grads, [updater.states[i] for i in range(4)])
+    grads[2] = np.zeros((3, 12), np.float32)
+    with pytest.raises(TypeError, match="expects NDArrays for weight and grad, got ndarray"):
+        opt.update_multi_precision(list(range(4)), weights, grads, [updater.states[i] for i in range(4)])
+    for w in weights:
+        w.attach_grad()  # the same arrays, now variables: updating them while recording is refused
+    with pytest.raises(mx.base.MXNetError, match="already in a computational graph"):
+        with mx.autograd.record():
+            opt.update_multi_precision(list(range(4)), weights, _arrays(6), [updater.states[i] for i in range(4)])
+    assert all(np.array_equal(w.asnumpy(), b) for w, b in zip(weights, before))

@@ -160,9 +160,7 @@ class TracedStep:
         program = self.programs.get(key([x, y], True))  # record() trains
         if program is None:
             return None
-        step = program.start([x, y, *program.captured])
-        step.backward()
-        return step.outputs
+        return program.forward_backward([x, y, *program.captured])
 
     def _trace(self, feed):
         from . import random_streams
@@ -329,6 +327,30 @@ class Program:
         forward/backward pair: no autograd node, gradients straight into the variables' ``.grad``)."""
         return Step(self, feed, self.forward([a._data for a in feed]))
 
+    def forward_backward(self, feed):
+        """``start(feed).backward()`` without a Step in between (the Trainer's step): the heads, not recorded."""
+        vals = self.forward([a._data for a in feed])
+        ctx, NDArray = self.ctx, _nd.NDArray
+        outputs = [NDArray(vals[h], ctx) for h in self.heads]
+        self.write_gradients(feed, vals, self.head_ones(outputs), set(self.head_ids))
+        return outputs
+
+    def write_gradients(self, feed, vals, head_grads, taken):
+        """The backward of the forward of ``feed`` that gave ``vals``: each input variable's gradient written per
+        its grad_req (``.grad`` takes the fresh buffer unless its id is ``taken``, as autograd does)."""
+        linked, variables, Variable = [], [], autograd.Variable
+        for i, a in enumerate(feed):
+            node = a._node
+            if type(node) is Variable and node.grad_req != "null":
+                linked.append(i)
+                variables.append(node)
+        if not variables:
+            raise MXNetError("There are no inputs in computation graph that require gradients. (Every variable "
+                             "reachable from the heads has grad_req='null', or none is reachable.)")
+        linked = tuple(linked)
+        grads = self.backward(vals, head_grads, linked, (True,) * len(linked))
+        _write_grads(variables, [grads[i] for i in linked], taken)
+
     def backward(self, vals, head_grads, linked, wanted):
         """The gradient of every slot that gradients of the inputs ``linked`` (``wanted`` says which) pass
         through (backend arrays, None where nothing flows), given the forward's ``vals`` and one gradient
@@ -374,18 +396,7 @@ class Step:
         else:
             head_grads = _head_grads(self.outputs, out_grads, program)
             taken = {id(g) for g in head_grads}
-        linked, variables, Variable = [], [], autograd.Variable
-        for i, a in enumerate(self.feed):
-            node = a._node
-            if type(node) is Variable and node.grad_req != "null":
-                linked.append(i)
-                variables.append(node)
-        if not variables:
-            raise MXNetError("There are no inputs in computation graph that require gradients. (Every variable "
-                             "reachable from the heads has grad_req='null', or none is reachable.)")
-        linked = tuple(linked)
-        grads = program.backward(self.vals, head_grads, linked, (True,) * len(linked))
-        _write_grads(variables, [grads[i] for i in linked], taken)
+        program.write_gradients(self.feed, self.vals, head_grads, taken)
 
 
 def _write_grads(variables, grads, taken):

@@ -31,6 +31,8 @@ _REGISTRY = {}
 
 
 def _asnumpy(x):
+    if type(x) is numpy.ndarray:
+        return x
     if isinstance(x, NDArray):
         return x.asnumpy()
     if isinstance(x, numpy.ndarray):
@@ -64,6 +66,8 @@ def check_label_shapes(labels, preds, wrap=False, shape=False):
 
 def _pairs(labels, preds):
     """The (label, pred) list pairs of an update, with single arrays wrapped first."""
+    if type(labels) is list and type(preds) is list and len(labels) == len(preds):  # the Trainer's and Module's
+        return labels, preds
     if _is_array(labels):
         labels = [labels]
     if _is_array(preds):

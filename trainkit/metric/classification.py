@@ -28,8 +28,15 @@ class Accuracy(EvalMetric):
             label, pred = _asnumpy(label), _asnumpy(pred)
             if pred.shape != label.shape:
                 pred = pred.argmax(axis=self.axis)
-            pred = pred.astype(numpy.int32).ravel()  # the type, not "int32": no dtype string to parse per batch
-            label = label.astype(numpy.int32).ravel()
+            # MXNet truncates both to int32; integer arrays (argmax's indices, class labels) compare as they are
+            if pred.dtype.kind not in "iu":
+                pred = pred.astype(numpy.int32)  # the type, not "int32": no dtype string to parse per batch
+            if label.dtype.kind not in "iu":
+                label = label.astype(numpy.int32)
+            if pred.ndim != 1:
+                pred = pred.ravel()
+            if label.ndim != 1:
+                label = label.ravel()
             check_label_shapes(label, pred)
             self._add(int(numpy.count_nonzero(pred == label)), len(pred))  # half of .sum()'s time on a batch
 

@@ -1,12 +1,14 @@
 """Small arrays updated as one (what MXNet's ``multi_sgd_mom_update`` does in one kernel for several weights).
 
 An elementwise update of a layer's small weights costs one numpy call per operation and array, most of it
-call overhead. Moved into one buffer that they then view (``FlatGroup``), a chunk of weights and their
+call overhead. Moved into one buffer that they then view (``Chunk``), a chunk of weights and their
 optimizer states take one call per operation for the whole chunk; the values are the per-array ones, bit
 for bit (the same operations on every element). An array is moved only when nothing else holds it (no view
-of it, no other reference), so nobody is left reading memory the update no longer writes; a group whose
-arrays were replaced since (``set_states``, a new binding) is made again.
+of it, no other reference), so nobody is left reading memory the update no longer writes; a chunk whose
+arrays were replaced since (``set_states``, a new binding) is made again. ``Chunk.serves`` checks a call's
+arrays in one pass, so the update needs no other per-array check.
 """
+import itertools
 import sys
 
 import numpy as np
@@ -24,24 +26,36 @@ class FlatGroup:
     def __init__(self, views, buffer):
         self.views, self.buffer = views, buffer
 
-    def holds(self, arrays):
-        """Whether ``arrays`` still have the backend arrays this group made (or refused)."""
-        views = self.views
-        if len(arrays) != len(views):
+
+class Chunk:
+    """An optimizer's chunk: its weights, and their states (one array per weight, or None: no state), each list
+    moved into one buffer (``buffers``: the two, or None when either list could not be moved)."""
+
+    __slots__ = ("weights", "states", "buffers")
+
+    def __init__(self, weights, states):
+        w = _group(weights)
+        s = _group(states) if states[0] is not None else None
+        self.weights, self.states = w.views, None if s is None else s.views
+        self.buffers = None
+        if w.buffer is not None and (s is None or s.buffer is not None):
+            self.buffers = (w.buffer, None if s is None else s.buffer)
+
+    def serves(self, weights, grads, states, recording):
+        """Whether an update of ``weights`` from ``grads`` may use this chunk as it is, all checked in one pass:
+        the same weight and state arrays, NDArray gradients of the weights' shapes, no weight recorded."""
+        views, state_views = self.weights, self.states
+        if len(weights) != len(views) or len(grads) != len(views):
             return False
-        for a, view in zip(arrays, views):
-            if a._data is not view:
+        if state_views is None:
+            state_views = itertools.repeat(None)
+        for w, g, s, view, state_view in zip(weights, grads, states, views, state_views):
+            if not isinstance(w, NDArray) or w._data is not view or not isinstance(g, NDArray) or \
+                    g._data.shape != view.shape or (recording and w._node is not None):
+                return False
+            if (s is not None or state_view is not None) and (s is None or s._data is not state_view):
                 return False
         return True
-
-
-def buffer(groups, key, arrays):
-    """The one buffer ``arrays`` (NDArrays) view, moving them there the first time; None when they cannot
-    share one (another dtype, not numpy, too large, or something else holds one of them)."""
-    group = groups.get(key)
-    if group is None or not group.holds(arrays):
-        group = groups[key] = _group(arrays)
-    return group.buffer
 
 
 def _references(arrays):

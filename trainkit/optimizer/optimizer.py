@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from .. import autograd
 from ..base import MXNetError
 from ..ndarray.ndarray import NDArray, zeros
 
@@ -200,6 +201,18 @@ class Optimizer:
         lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
         return self._scaled(lr, indices, "lr_mult", self.lr_mult)
 
+    def _shared_rates(self, indices):
+        """``(lr, wd)`` when every one of ``indices`` gets the same rates (so one update can serve them all),
+        else None; without multipliers to tell them apart, no per-index lists are made."""
+        lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
+        wd = self.wd
+        if not self.param_dict and not self.lr_mult and (not wd or not self.wd_mult):
+            return lr, wd
+        lrs, wds = self._scaled(lr, indices, "lr_mult", self.lr_mult), self._get_wds(indices)
+        if lrs.count(lrs[0]) == len(lrs) and wds.count(wds[0]) == len(wds):
+            return lrs[0], wds[0]
+        return None
+
     def _get_lr(self, index):
         return self._get_lrs([index])[0]
 
@@ -302,6 +315,16 @@ def _check_pair(opt, index, weight, grad):
                          f"{grad.shape} but the weight has shape {weight.shape}. Pass the gradient that "
                          "belongs to this weight.")
     weight._check_writable()
+
+
+def _check_pairs(opt, indices, weights, grads):
+    """``_check_pair`` for every pair that is not plainly fine (NDArrays of one shape, a weight outside any
+    recording)."""
+    recording = autograd._mode.recording
+    for index, weight, grad in zip(indices, weights, grads):
+        if type(weight) is not NDArray or type(grad) is not NDArray or weight._data.shape != grad._data.shape or \
+                (recording and weight._node is not None):
+            _check_pair(opt, index, weight, grad)  # the checks that raise, with their messages
 
 
 def _write(weight, values):

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from .optimizer import Optimizer, register, _check_pair, _write, _clip_on, _scratch, _rescaled_into  # noqa: F401
+from .optimizer import Optimizer, register, _check_pair, _check_pairs, _write, _clip_on, _scratch, _rescaled_into  # noqa: F401
 from . import flat
 from .. import autograd
 from ..ndarray.ndarray import NDArray, zeros
@@ -53,51 +53,47 @@ class SGD(Optimizer):
     def _update_impl(self, indices, weights, grads, states, multi_precision=False):
         if not isinstance(indices, (list, tuple)):
             indices, weights, grads, states = [indices], [weights], [grads], [states]
-        recording = autograd._mode.recording
-        for index, weight, grad in zip(indices, weights, grads):
-            if type(weight) is not NDArray or type(grad) is not NDArray or weight._data.shape != grad._data.shape or \
-                    (recording and weight._node is not None):
-                _check_pair(self, index, weight, grad)  # the checks that raise, with their messages
+        chunk = None
+        if not multi_precision and len(weights) > 1:
+            chunk = self._flat_chunk(indices, weights, grads, states)  # checks the pairs
+        else:
+            _check_pairs(self, indices, weights, grads)
         self._update_count(indices)
-        lrs = self._get_lrs(indices)
-        wds = self._get_wds(indices)
         clip = self.clip_gradient if _clip_on(self.clip_gradient) else None
         momentum = self.momentum if self.momentum > 0 else 0.0
         rescale = self.rescale_grad
+        if chunk is not None and chunk.buffers is not None:
+            rates = self._shared_rates(indices)
+            w, mom = chunk.buffers
+            g = np.concatenate([grad._data for grad in grads], axis=None)
+            if rates is not None and g.dtype == w.dtype:  # one step on the buffers, the gradients concatenated
+                _sgd_step(weights[0]._ctx, w, g, mom, *rates, rescale, clip, momentum)
+                return
+        lrs, wds = self._get_lrs(indices), self._get_wds(indices)
         if multi_precision:
             for weight, grad, (mom, master), lr, wd in zip(weights, grads, states, lrs, wds):
                 _sgd_step(master._ctx, master._data, grad._data.astype(np.float32),
                           None if mom is None else mom._data, lr, wd, rescale, clip, momentum)
                 _write(weight, master._data.astype(weight._data.dtype))
             return
-        if len(weights) > 1 and lrs.count(lrs[0]) == len(lrs) and wds.count(wds[0]) == len(wds) and \
-                self._update_flat(indices, weights, grads, states, lrs[0], wds[0], rescale, clip, momentum):
-            return
         for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
             _sgd_step(weight._ctx, weight._data, grad._data, None if state is None else state._data,
                       lr, wd, rescale, clip, momentum)
 
-    def _update_flat(self, indices, weights, grads, states, lr, wd, rescale, clip, momentum):
-        """The chunk's update as one ``_sgd_step`` on buffers its weights and momenta view (trainkit.optimizer.flat),
-        the gradients concatenated; False (nothing done) when they cannot share buffers."""
-        ctx = weights[0]._ctx
-        key = (ctx.device_id, *indices)  # a Gluon Trainer's devices share the optimizer, not the weights
-        w = flat.buffer(self._flat_groups, ("weight", key), weights)
-        if w is None:
-            return False
-        mom = None
-        if states[0] is not None:
-            for state in states:
-                if state is None:  # momentum set after some states were made without it
-                    return False
-            mom = flat.buffer(self._flat_groups, ("momentum", key), states)
-            if mom is None:
-                return False
-        g = np.concatenate([grad._data for grad in grads], axis=None)
-        if g.dtype != w.dtype:
-            return False
-        _sgd_step(ctx, w, g, mom, lr, wd, rescale, clip, momentum)
-        return True
+    def _flat_chunk(self, indices, weights, grads, states):
+        """The chunk's weights and momenta as views of one buffer each (trainkit.optimizer.flat), its pairs
+        checked; made when missing or when the arrays were replaced since (new states, a new binding)."""
+        first = weights[0]
+        key = (first._ctx.device_id, *indices) if isinstance(first, NDArray) else None  # a Gluon Trainer's
+        chunk = self._flat_groups.get(key)  # devices share the optimizer, not the weights
+        if chunk is not None and chunk.serves(weights, grads, states, autograd._mode.recording):
+            return chunk
+        _check_pairs(self, indices, weights, grads)
+        has_state = [s is not None for s in states]
+        if has_state.count(has_state[0]) != len(has_state):  # momentum set after some states were made without it
+            return None
+        chunk = self._flat_groups[key] = flat.Chunk(weights, states)
+        return chunk
 
     def __getstate__(self):
         state = super().__getstate__()
