@@ -62,11 +62,11 @@ class SGD(Optimizer):
         clip = self.clip_gradient if _clip_on(self.clip_gradient) else None
         momentum = self.momentum if self.momentum > 0 else 0.0
         rescale = self.rescale_grad
-        if chunk is not None and chunk.buffers is not None:
-            rates = self._shared_rates(indices)
+        rates = None if chunk is None or chunk.buffers is None else self._shared_rates(indices)
+        if rates is not None:  # one step on the chunk's buffers, the gradients concatenated
             w, mom = chunk.buffers
             g = np.concatenate([grad._data for grad in grads], axis=None)
-            if rates is not None and g.dtype == w.dtype:  # one step on the buffers, the gradients concatenated
+            if g.dtype == w.dtype:
                 _sgd_step(weights[0]._ctx, w, g, mom, *rates, rescale, clip, momentum)
                 return
         lrs, wds = self._get_lrs(indices), self._get_wds(indices)
