@@ -1,9 +1,11 @@
 """The compiled path (trainkit.compiled): the same values as the imperative path, bit for bit."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 import trainkit as mx
-from trainkit import autograd, compiled, nd
+from trainkit import autograd, compiled, compiled_code, nd
 from trainkit.gluon import nn
 
 
@@ -83,11 +85,24 @@ def test_inlined_operators_give_their_functions_values(monkeypatch, data_shape):
     assert programs, "the compiled path was not taken"
     source = programs[0].forward.source + "".join(f.source for p in programs for f in p._plans.values())
     assert "np.maximum(v[" in source and "np.exp(shifted)" in source and "r0 = np.sign(o)" in source
-    assert ("matmul(v[0], v[" in source) == (len(data_shape) == 2)
+    assert ("else dot)(v[0], v[" in source) == (len(data_shape) == 2)
     _, slow = _inlined_executor(monkeypatch, False, data_shape)
     for a, b in zip(fast, slow):
         for u, v in zip(a, b):
             assert np.array_equal(u, v)
+
+
+def test_inlined_products_pick_threads_as_blas_threads_dot_does():
+    """numpy's matmul straight away only for a small product with one thread already set; blas_threads.dot
+    (which sets and times threads) for the rest."""
+    blas = SimpleNamespace(current=1, small=100)
+    env = {"np_matmul": lambda a, b: "direct", "dot": lambda a, b: "dot", "blas": blas}
+    small, large = compiled_code.Site.product("a", "b", 50), compiled_code.Site.product("a", "b", 500)
+    assert eval(small, env, {"a": 1, "b": 2}) == "direct" and eval(large, env, {"a": 1, "b": 2}) == "dot"
+    blas.current = 2  # a larger product left all threads on
+    assert eval(small, env, {"a": 1, "b": 2}) == "dot"
+    blas.current, blas.small = 1, 10  # set_small_work lowered the bar after the code was generated
+    assert eval(small, env, {"a": 1, "b": 2}) == "dot"
 
 
 def test_grad_req_add_and_4d_input_flattened(monkeypatch):
@@ -540,8 +555,6 @@ def test_a_multi_output_primitive_in_a_program(monkeypatch):
 
 def test_generated_code_runs_the_steps_in_order_and_shows_its_lines_in_tracebacks():
     import traceback
-    from types import SimpleNamespace
-    from trainkit import compiled_code
     calls = []
 
     def scaled(x, scale):

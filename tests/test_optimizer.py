@@ -390,3 +390,20 @@ def test_updater_leaves_the_callers_lists_as_they_were():
     assert indices == [b"0"] and grads == [g] and weights == [w]
     assert list(updater.states) == ["0"]
     np.testing.assert_allclose(w.asnumpy(), W0 - 0.5 * GRADS[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_updater_refuses_numpy_arrays_on_any_step(name):
+    """The first call checks each pair; later ones leave it to the optimizer's own checks (SGD's chunk, a
+    per-weight update): either way numpy arrays get a TypeError naming the type, and nothing changes."""
+    updater = opt.get_updater(opt.create(name, learning_rate=0.1))
+    ws, gs = [nd(W0), nd(W0)], [nd(GRADS[0]), nd(GRADS[0])]
+    with pytest.raises(TypeError, match="expects NDArrays for grad and weight, got ndarray"):
+        updater([0, 1], [gs[0], GRADS[0]], ws)
+    updater([0, 1], gs, ws)
+    before = [w.asnumpy() for w in ws]
+    with pytest.raises(TypeError, match="expects NDArrays for (grad and weight|weight and grad), got ndarray"):
+        updater([0, 1], [gs[0], GRADS[0]], ws)
+    with pytest.raises(TypeError, match="expects NDArrays for (grad and weight|weight and grad), got ndarray"):
+        updater([0, 1], gs, [ws[0], W0.copy()])
+    assert all(np.array_equal(w.asnumpy(), b) for w, b in zip(ws, before))

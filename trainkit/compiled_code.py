@@ -22,7 +22,8 @@ class Site:
     gets ``needs`` (which inputs want a gradient), ``saved`` (the expression of the value the forward saved,
     or None; the value itself is None in the traced run's own backward), ``call`` (the expression of the
     raw_vjp's call) and ``fallback`` (the NDArray vjp's, for a raw_vjp that declines). Templates use the names
-    ``np``, ``matmul``, ``dot`` (blas_threads'), ``add_reduce``, ``max_reduce``, and ``g``/``o`` (the output's
+    ``np``, ``matmul``, ``dot`` (blas_threads'; ``product`` writes a product with them), ``add_reduce``,
+    ``max_reduce``, and ``g``/``o`` (the output's
     gradient and value) in a vjp, and assign ``out`` (and ``saved`` when ``saving``) or ``r0, r1, ...`` (one
     per input that needs a gradient). ``const(value)`` binds a value in the code's namespace, giving its name.
     """
@@ -40,9 +41,16 @@ class Site:
         self._env[name] = value
         return name
 
+    @staticmethod
+    def product(a, b, work):
+        """The expression of the 2-D product ``a @ b`` of ``work`` multiply-adds on the threads blas_threads
+        picks: numpy's matmul straight away when that is one thread and already set (blas_threads.dot's own
+        fast path, without the call), blas_threads.dot otherwise."""
+        return f"(np_matmul if blas.current == 1 and {work} < blas.small else dot)({a}, {b})"
+
 
 _NAMES = {"np": np, "matmul": blas_threads.matmul, "dot": blas_threads.dot, "add_reduce": np.add.reduce,
-          "max_reduce": np.maximum.reduce}
+          "max_reduce": np.maximum.reduce, "np_matmul": np.matmul, "blas": blas_threads._state}
 
 
 def forward_function(program):

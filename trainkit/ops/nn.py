@@ -122,12 +122,18 @@ def _fc_raw_vjp(g, out, x, w, *bias, num_hidden, flatten, needs):
     return (dx, dw, db) if bias else (dx, dw)
 
 
+def _fc_work(site):
+    """Multiply-adds of each of the layer's products (forward, and either gradient): batch x in x out."""
+    (batch, n_in), (n_out, _) = site.shapes[0], site.shapes[1]
+    return batch * n_in * n_out
+
+
 def _fc_inline(site):
     """``_fc_fwd`` in compiled code, for a 2-D input (Primitive.inline)."""
     if len(site.shapes[0]) != 2:
         return None
     x, w, *bias = site.ins
-    return [f"out = matmul({x}, {w}.T)"] + [f"out += {b}" for b in bias]
+    return [f"out = {site.product(x, f'{w}.T', _fc_work(site))}"] + [f"out += {b}" for b in bias]
 
 
 def _fc_inline_vjp(site):
@@ -135,11 +141,11 @@ def _fc_inline_vjp(site):
     if len(site.shapes[0]) != 2:
         return None
     x, w, *bias = site.ins
-    needs, lines = site.needs, []
+    needs, lines, work = site.needs, [], _fc_work(site)
     if needs[0]:
-        lines.append(f"r0 = dot(g, {w})")
+        lines.append(f"r0 = {site.product('g', w, work)}")
     if needs[1]:
-        lines.append(f"r1 = dot(g.T, {x})")
+        lines.append(f"r1 = {site.product('g.T', x, work)}")
     if bias and needs[2]:
         lines.append("r2 = add_reduce(g, axis=(0,))")  # what g.sum(axis=(0,)) calls
     return lines

@@ -8,7 +8,6 @@ of it, no other reference), so nobody is left reading memory the update no longe
 arrays were replaced since (``set_states``, a new binding) is made again. ``Chunk.serves`` checks a call's
 arrays in one pass, so the update needs no other per-array check.
 """
-import itertools
 import sys
 
 import numpy as np
@@ -43,18 +42,27 @@ class Chunk:
 
     def serves(self, weights, grads, states, recording):
         """Whether an update of ``weights`` from ``grads`` may use this chunk as it is, all checked in one pass:
-        the same weight and state arrays, NDArray gradients of the weights' shapes, no weight recorded."""
+        the same weight and state arrays, gradients of the weights' shapes, no weight recorded."""
         views, state_views = self.weights, self.states
-        if len(weights) != len(views) or len(grads) != len(views):
+        if len(weights) != len(views) or len(grads) != len(views) or len(states) != len(views):
             return False
-        if state_views is None:
-            state_views = itertools.repeat(None)
-        for w, g, s, view, state_view in zip(weights, grads, states, views, state_views):
-            if not isinstance(w, NDArray) or w._data is not view or not isinstance(g, NDArray) or \
-                    g._data.shape != view.shape or (recording and w._node is not None):
-                return False
-            if (s is not None or state_view is not None) and (s is None or s._data is not state_view):
-                return False
+        # only the chunk's NDArrays hold its views, so `is` checks their type too; what has no _data (None, a
+        # numpy array) ends the pass, and the per-pair checks then say what is wrong
+        try:
+            if state_views is None:
+                for w, g, s, view in zip(weights, grads, states, views):
+                    if w._data is not view or s is not None or g._data.shape != view.shape:
+                        return False
+            else:
+                for w, g, s, view, state_view in zip(weights, grads, states, views, state_views):
+                    if w._data is not view or s._data is not state_view or g._data.shape != view.shape:
+                        return False
+        except AttributeError:
+            return False
+        if recording:
+            for w in weights:
+                if w._node is not None:
+                    return False
         return True
 
 

@@ -1,8 +1,12 @@
 """``Updater``: one state per weight index, saved and restored as MXNet's ``.states`` pickles."""
+import operator
 import pickle
 
 from .optimizer import Optimizer, _as_list
 from ..ndarray.ndarray import NDArray
+
+_dtype_of = operator.attrgetter("_data.dtype")
+
 
 # ----- Updater ----------------------------------------------------------------------------------
 class Updater:
@@ -36,15 +40,39 @@ class Updater:
                              f"{len(weights)} weights; pass one gradient and one weight per index.")
         if not weights:
             return
-        states, synced, optimizer = self.states, self.states_synced, self.optimizer
-        optimizer._set_current_context(weights[0]._ctx.device_id)
-        dtype = weights[0]._data.dtype
-        one_dtype = True
+        # a chunk's update checks all its pairs before it changes any; one weight at a time, they are checked here
+        if not self.aggregate_updates or not all(map(self.states_synced.get, indices)):  # or a first update,
+            indices = self._prepare(index, indices, grads, weights)                       # or restored states
+        states, optimizer = self.states, self.optimizer
+        try:
+            optimizer._set_current_context(weights[0]._ctx.device_id)
+            dtypes = set(map(_dtype_of, weights)) if self.aggregate_updates else None
+        except AttributeError:  # not an NDArray: _prepare says which
+            self._prepare(index, indices, grads, weights)
+            raise
+        if not self.aggregate_updates:
+            for i, w, g in zip(indices, weights, grads):
+                optimizer.update_multi_precision(i, w, g, states[i])
+            return
+        step = optimizer.aggregate_num
+        if len(dtypes) == 1 and len(indices) <= step:  # one chunk (a small network): no regrouping
+            optimizer.update_multi_precision(indices, weights, grads, [states[i] for i in indices])
+            return
+        # as MXNet: group by dtype, then hand the optimizer chunks of aggregate_num weights
+        by_dtype = {}
+        for i, w, g in zip(indices, weights, grads):
+            by_dtype.setdefault(w._data.dtype, []).append((i, w, g))
+        for group in by_dtype.values():
+            for start in range(0, len(group), step):
+                chunk = group[start:start + step]
+                optimizer.update_multi_precision([c[0] for c in chunk], [c[1] for c in chunk],
+                                                 [c[2] for c in chunk], [states[c[0]] for c in chunk])
+
+    def _prepare(self, index, indices, grads, weights):
+        """Check each pair, create the states of new indices and sync restored ones; returns the indices (a
+        bytes index decoded, in a copy of the caller's list)."""
+        states, synced = self.states, self.states_synced
         for i, (idx, w, g) in enumerate(zip(indices, weights, grads)):
-            if synced.get(idx) is True and type(w) is NDArray and type(g) is NDArray:  # every step after the first
-                if w._data.dtype != dtype:
-                    one_dtype = False
-                continue
             if not isinstance(w, NDArray) or not isinstance(g, NDArray):
                 bad = w if not isinstance(w, NDArray) else g
                 raise TypeError(f"Updater expects NDArrays for grad and weight, got {type(bad).__name__}. "
@@ -54,33 +82,12 @@ class Updater:
                     indices = list(index)
                 idx = indices[i] = idx.decode()
             if idx not in states:
-                states[idx] = optimizer.create_state_multi_precision(idx, w)
+                states[idx] = self.optimizer.create_state_multi_precision(idx, w)
                 synced[idx] = True
             elif not synced.get(idx, False):
                 states[idx] = self.sync_state_context(states[idx], w.context)
                 synced[idx] = True
-            one_dtype = one_dtype and w._data.dtype == dtype
-        if not self.aggregate_updates:
-            for i, w, g in zip(indices, weights, grads):
-                optimizer.update_multi_precision(i, w, g, states[i])
-            return
-        step = optimizer.aggregate_num
-        if one_dtype and len(indices) <= step:  # one chunk (a small network): no regrouping
-            optimizer.update_multi_precision(indices, weights, grads, [states[i] for i in indices])
-            return
-        # as MXNet: group by dtype, then hand the optimizer chunks of aggregate_num weights
-        if one_dtype:
-            groups = [list(zip(indices, weights, grads))]
-        else:
-            by_dtype = {}
-            for i, w, g in zip(indices, weights, grads):
-                by_dtype.setdefault(w._data.dtype, []).append((i, w, g))
-            groups = list(by_dtype.values())
-        for group in groups:
-            for start in range(0, len(group), step):
-                chunk = group[start:start + step]
-                optimizer.update_multi_precision([c[0] for c in chunk], [c[1] for c in chunk],
-                                                 [c[2] for c in chunk], [states[c[0]] for c in chunk])
+        return indices
 
     def sync_state_context(self, state, context):
         """Move a state (an NDArray, or a tuple/list of them) to ``context``."""
