@@ -407,3 +407,14 @@ def test_updater_refuses_numpy_arrays_on_any_step(name):
     with pytest.raises(TypeError, match="expects NDArrays for (grad and weight|weight and grad), got ndarray"):
         updater([0, 1], gs, [ws[0], W0.copy()])
     assert all(np.array_equal(w.asnumpy(), b) for w, b in zip(ws, before))
+
+
+def test_updater_refuses_a_bad_pair_before_updating_any_chunk():
+    """Six weights are two SGD chunks of 4 and 2: a numpy gradient in the second leaves the first unchanged."""
+    updater = opt.get_updater(opt.SGD(learning_rate=0.1, momentum=0.9))
+    ws, gs = [nd(W0) for _ in range(6)], [nd(GRADS[0]) for _ in range(6)]
+    updater(list(range(6)), gs, ws)
+    before = [w.asnumpy() for w in ws]
+    with pytest.raises(TypeError, match="Updater expects NDArrays for grad and weight, got ndarray"):
+        updater(list(range(6)), gs[:5] + [GRADS[0]], ws)
+    assert all(np.array_equal(w.asnumpy(), b) for w, b in zip(ws, before))

@@ -40,10 +40,12 @@ class Updater:
                              f"{len(weights)} weights; pass one gradient and one weight per index.")
         if not weights:
             return
-        # a chunk's update checks all its pairs before it changes any; one weight at a time, they are checked here
-        if not self.aggregate_updates or not all(map(self.states_synced.get, indices)):  # or a first update,
-            indices = self._prepare(index, indices, grads, weights)                       # or restored states
         states, optimizer = self.states, self.optimizer
+        # one chunk's update checks all its pairs before it changes any; one weight or one chunk at a time, they
+        # are checked here first (and on a first update, or after states were restored)
+        if not self.aggregate_updates or len(indices) > optimizer.aggregate_num or \
+                not all(map(self.states_synced.get, indices)):
+            indices = self._prepare(index, indices, grads, weights)
         try:
             optimizer._set_current_context(weights[0]._ctx.device_id)
             dtypes = set(map(_dtype_of, weights)) if self.aggregate_updates else None
