@@ -569,7 +569,8 @@ def test_generated_code_runs_the_steps_in_order_and_shows_its_lines_in_traceback
     assert forward([5]) == [5, 15, 30] and calls == [("scaled", 5, 3), ("scaled", 15, 2)]
     assert "v[2] = f1(v[1], scale=a1_scale)" in forward.source
     broken = compiled_code.forward_function(SimpleNamespace(
-        nslots=2, nfeed=1, saved={}, specs=None, steps=[(SimpleNamespace(forward=fails, n_out=1, inline=None), (0,), 1, {})]))
+        nslots=2, nfeed=1, saved={}, specs=None,
+        steps=[(SimpleNamespace(forward=fails, n_out=1, inline=None), (0,), 1, {})]))
     with pytest.raises(ValueError) as info:
         broken([1])
     assert "v[1] = f0(v[0])" in "".join(traceback.format_tb(info.tb))

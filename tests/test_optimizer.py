@@ -394,8 +394,9 @@ def test_updater_leaves_the_callers_lists_as_they_were():
 
 @pytest.mark.parametrize("name", ["sgd", "adam"])
 def test_updater_refuses_numpy_arrays_on_any_step(name):
-    """The first call checks each pair; later ones leave it to the optimizer's own checks (SGD's chunk, a
-    per-weight update): either way numpy arrays get a TypeError naming the type, and nothing changes."""
+    """The first call checks each pair; later ones leave it to SGD's chunk check, while Adam's per-weight
+    updates are checked by the Updater first: either way numpy arrays get a TypeError naming the type, and
+    nothing changes."""
     updater = opt.get_updater(opt.create(name, learning_rate=0.1))
     ws, gs = [nd(W0), nd(W0)], [nd(GRADS[0]), nd(GRADS[0])]
     with pytest.raises(TypeError, match="expects NDArrays for grad and weight, got ndarray"):

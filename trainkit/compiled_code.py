@@ -17,8 +17,8 @@ from . import blas_threads
 class Site:
     """One primitive call of a program as its inline template (``Primitive.inline``/``inline_vjp``) sees it.
 
-    ``ins`` are the source expressions of its inputs, ``shapes``/``dtypes`` their traced shapes and dtypes
-    (fixed for the program: its key holds the inputs'), ``attrs`` its attributes. A vjp's template also
+    ``ins`` are the source expressions of its inputs, ``shapes`` their traced shapes (fixed for the program:
+    its key holds the inputs'), ``attrs`` its attributes. A vjp's template also
     gets ``needs`` (which inputs want a gradient), ``saved`` (the expression of the value the forward saved,
     or None; the value itself is None in the traced run's own backward), ``call`` (the expression of the
     raw_vjp's call) and ``fallback`` (the NDArray vjp's, for a raw_vjp that declines). Templates use the names
@@ -31,7 +31,6 @@ class Site:
     def __init__(self, program, ins, attrs, env, k, saving=False, needs=None, saved=None, call=None, fallback=None):
         self.ins = [f"v[{s}]" for s in ins]
         self.shapes = [program.specs[s][0] for s in ins]
-        self.dtypes = [program.specs[s][1] for s in ins]
         self.attrs, self.saving, self.needs, self.saved = attrs, saving, needs, saved
         self.call, self.fallback = call, fallback
         self._env, self._prefix, self._count = env, f"c{k}_", itertools.count()

@@ -204,8 +204,7 @@ class Optimizer:
     def _shared_rates(self, indices):
         """``(lr, wd)`` when every one of ``indices`` gets the same rates (so one update can serve them all),
         else None; without multipliers to tell them apart, no per-index lists are made."""
-        lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
-        wd = self.wd
+        lr, wd = self.learning_rate, self.wd
         if not self.param_dict and not self.lr_mult and (not wd or not self.wd_mult):
             return lr, wd
         lrs, wds = self._scaled(lr, indices, "lr_mult", self.lr_mult), self._get_wds(indices)

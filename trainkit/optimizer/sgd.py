@@ -4,7 +4,8 @@ import warnings
 
 import numpy as np
 
-from .optimizer import Optimizer, register, _check_pair, _check_pairs, _write, _clip_on, _scratch, _rescaled_into  # noqa: F401
+from .optimizer import (Optimizer, register, _check_pair, _check_pairs, _write, _clip_on, _scratch,  # noqa: F401
+                        _rescaled_into)
 from . import flat
 from .. import autograd
 from ..ndarray.ndarray import NDArray, zeros
